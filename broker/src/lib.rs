@@ -1,0 +1,1 @@
+//! rnats broker: a NATS-compatible message broker (library half of `rnats-server`).

@@ -1,0 +1,2 @@
+//! `rnats-server` entry point.
+fn main() {}

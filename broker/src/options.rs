@@ -1,0 +1,121 @@
+//! Server options: every tunable with nats-server's default, filled from flags and config files.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default client port, as nats-server (`DEFAULT_PORT`).
+pub const DEFAULT_PORT: u16 = 4222;
+/// Default monitoring port used by `-m`/`make run` (nats-server leaves monitoring off by default).
+pub const DEFAULT_HTTP_PORT: u16 = 8222;
+/// Largest message payload accepted from a client (`MAX_PAYLOAD_SIZE`, 1 MiB).
+pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
+/// Longest control line before `maximum control line exceeded` (`MAX_CONTROL_LINE_SIZE`).
+pub const DEFAULT_MAX_CONTROL_LINE: usize = 4096;
+/// Outbound bytes a client may have queued before it is cut as a slow consumer (`MAX_PENDING_SIZE`).
+pub const DEFAULT_MAX_PENDING: usize = 64 * 1024 * 1024;
+/// Connections accepted before `maximum connections exceeded` (`DEFAULT_MAX_CONNECTIONS`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64 * 1024;
+/// Time between server PINGs to an idle client (`DEFAULT_PING_INTERVAL`).
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(120);
+/// Outstanding PINGs tolerated before `Stale Connection` (`DEFAULT_PING_MAX_OUT`).
+pub const DEFAULT_PING_MAX: u32 = 2;
+/// Time a client has to send CONNECT when auth is required (`AUTH_TIMEOUT`).
+pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time one vectored write may take before the client is cut (`DEFAULT_FLUSH_DEADLINE`).
+pub const DEFAULT_WRITE_DEADLINE: Duration = Duration::from_secs(10);
+/// Lame duck: total time over which clients are closed (`DEFAULT_LAME_DUCK_DURATION`).
+pub const DEFAULT_LAME_DUCK_DURATION: Duration = Duration::from_secs(120);
+/// Lame duck: wait before the first client is closed (`DEFAULT_LAME_DUCK_GRACE_PERIOD`).
+pub const DEFAULT_LAME_DUCK_GRACE_PERIOD: Duration = Duration::from_secs(10);
+
+/// One configured user (`authorization { users: [...] }` or top-level `user`/`password`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub username: String,
+    /// Plain text, or a bcrypt hash (`$2a$`, `$2b$`, ...).
+    pub password: String,
+}
+
+/// The server's configuration, with nats-server's defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config_file: Option<PathBuf>,
+    pub server_name: Option<String>,
+    pub host: String,
+    /// Client port; `None` means "pick a random free port" (`-p -1`).
+    pub port: Option<u16>,
+    pub client_advertise: Option<String>,
+    pub http_host: Option<String>,
+    /// Monitoring port; `Some(None)` means random (`-m -1`), `None` means off.
+    pub http_port: Option<Option<u16>>,
+    pub max_payload: usize,
+    pub max_pending: usize,
+    pub max_control_line: usize,
+    pub max_connections: usize,
+    /// 0 means unlimited.
+    pub max_subscriptions: usize,
+    pub ping_interval: Duration,
+    pub ping_max: u32,
+    pub write_deadline: Duration,
+    pub auth_timeout: Duration,
+    pub lame_duck_duration: Duration,
+    pub lame_duck_grace_period: Duration,
+    pub debug: bool,
+    pub trace: bool,
+    pub logtime: bool,
+    pub log_file: Option<PathBuf>,
+    pub log_size_limit: u64,
+    pub pid_file: Option<PathBuf>,
+    pub ports_file_dir: Option<PathBuf>,
+    pub no_sublist_cache: bool,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub authorization: Option<String>,
+    pub users: Vec<User>,
+    pub no_auth_user: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config_file: None,
+            server_name: None,
+            host: "0.0.0.0".to_string(),
+            port: Some(DEFAULT_PORT),
+            client_advertise: None,
+            http_host: None,
+            http_port: None,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+            max_pending: DEFAULT_MAX_PENDING,
+            max_control_line: DEFAULT_MAX_CONTROL_LINE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_subscriptions: 0,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            ping_max: DEFAULT_PING_MAX,
+            write_deadline: DEFAULT_WRITE_DEADLINE,
+            auth_timeout: DEFAULT_AUTH_TIMEOUT,
+            lame_duck_duration: DEFAULT_LAME_DUCK_DURATION,
+            lame_duck_grace_period: DEFAULT_LAME_DUCK_GRACE_PERIOD,
+            debug: false,
+            trace: false,
+            logtime: true,
+            log_file: None,
+            log_size_limit: 0,
+            pid_file: None,
+            ports_file_dir: None,
+            no_sublist_cache: false,
+            username: None,
+            password: None,
+            authorization: None,
+            users: Vec::new(),
+            no_auth_user: None,
+        }
+    }
+}
+
+impl Options {
+    /// True when clients must authenticate (and so INFO carries `auth_required`).
+    pub fn auth_required(&self) -> bool {
+        self.username.is_some() || self.authorization.is_some() || !self.users.is_empty()
+    }
+}
