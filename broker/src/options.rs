@@ -1,6 +1,9 @@
 //! Server options: every tunable with nats-server's default, filled from flags and config files.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::permissions::Permissions;
 use std::time::Duration;
 
 /// Default client port, as nats-server (`DEFAULT_PORT`).
@@ -34,6 +37,8 @@ pub struct User {
     pub username: String,
     /// Plain text, or a bcrypt hash (`$2a$`, `$2b$`, ...).
     pub password: String,
+    /// The user's permissions (or the block's `default_permissions`); `None` = allow all.
+    pub permissions: Option<Arc<Permissions>>,
 }
 
 /// The server's configuration, with nats-server's defaults.
@@ -72,6 +77,9 @@ pub struct Options {
     pub password: Option<String>,
     pub authorization: Option<String>,
     pub users: Vec<User>,
+    /// Public user nkeys from `authorization { users: [{nkey: U...}] }`. Loaded, not yet
+    /// enforced: auth must treat them as users once nkey auth exists.
+    pub nkeys: Vec<String>,
     pub no_auth_user: Option<String>,
 }
 
@@ -108,6 +116,7 @@ impl Default for Options {
             password: None,
             authorization: None,
             users: Vec::new(),
+            nkeys: Vec::new(),
             no_auth_user: None,
         }
     }
@@ -116,6 +125,9 @@ impl Default for Options {
 impl Options {
     /// True when clients must authenticate (and so INFO carries `auth_required`).
     pub fn auth_required(&self) -> bool {
-        self.username.is_some() || self.authorization.is_some() || !self.users.is_empty()
+        self.username.is_some()
+            || self.authorization.is_some()
+            || !self.users.is_empty()
+            || !self.nkeys.is_empty()
     }
 }

@@ -1,0 +1,240 @@
+//! Command-line flags in nats-server's style (Go `flag` package: `-p 4222`, `--port=4222`,
+//! `-DV`), applied over the config file as nats-server does.
+
+use std::path::PathBuf;
+
+use crate::options::Options;
+
+/// What the command line asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub check_config: bool,
+    pub show_version: bool,
+    pub show_help: bool,
+    pub signal: Option<String>,
+    host: Option<String>,
+    port: Option<i64>,
+    http_port: Option<i64>,
+    client_advertise: Option<String>,
+    server_name: Option<String>,
+    log_file: Option<PathBuf>,
+    pid_file: Option<PathBuf>,
+    ports_file_dir: Option<PathBuf>,
+    debug: Option<bool>,
+    trace: Option<bool>,
+    logtime: Option<bool>,
+    user: Option<String>,
+    pass: Option<String>,
+    auth: Option<String>,
+    max_payload: Option<i64>,
+    pub jetstream: bool,
+    pub store_dir: Option<PathBuf>,
+}
+
+/// A bad command line, with the message to print.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FlagError(pub String);
+
+pub const USAGE: &str = "\
+Usage: rnats-server [options]
+
+Server Options:
+    -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)
+    -p, --port <port>                Use port for clients (default: 4222, -1 for random)
+    -n, --name, --server_name <name> Server name (default: auto)
+    -P, --pid <file>                 File to store PID
+    -m, --http_port <port>           Use port for http monitoring (-1 for random)
+    -c, --config <file>              Configuration file
+    -t                               Test configuration and exit
+    -sl, --signal <signal>[=<pid>]   Send signal to rnats-server process (ldm, stop, quit, term, reopen, reload)
+        --client_advertise <string>  Client URL to advertise to other servers
+        --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports).
+
+Logging Options:
+    -l, --log <file>                 File to redirect log output
+    -T, --logtime                    Timestamp log entries (default: true)
+    -D, --debug                      Enable debugging output
+    -V, --trace                      Trace the raw protocol
+    -DV                              Debug and trace
+
+Authorization Options:
+        --user <user>                User required for connections
+        --pass <password>            Password required for connections
+        --auth <token>               Authorization token required for connections
+
+JetStream Options (not implemented yet; accepted with a warning):
+    -js, --jetstream                 Enable JetStream functionality
+    -sd, --store_dir <dir>           Set the storage directory
+
+Common Options:
+    -h, --help                       Show this message
+    -v, --version                    Show version
+";
+
+impl Flags {
+    /// Parses arguments (without the program name).
+    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagError> {
+        let mut f = Flags::default();
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            if !arg.starts_with('-') || arg == "-" || arg == "--" {
+                return Err(FlagError(format!("unexpected argument: {arg}")));
+            }
+            let body = arg.trim_start_matches('-');
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (body.to_string(), None),
+            };
+            let value = |it: &mut dyn Iterator<Item = String>| -> Result<String, FlagError> {
+                match &inline {
+                    Some(v) => Ok(v.clone()),
+                    None => it
+                        .next()
+                        .ok_or_else(|| FlagError(format!("flag needs an argument: -{name}"))),
+                }
+            };
+            let boolean = |v: &Option<String>| -> Result<bool, FlagError> {
+                match v.as_deref() {
+                    None | Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") => {
+                        Ok(true)
+                    }
+                    Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") => Ok(false),
+                    Some(other) => Err(FlagError(format!(
+                        "invalid boolean value {other:?} for -{name}: parse error"
+                    ))),
+                }
+            };
+            match name.as_str() {
+                "a" | "addr" | "net" => f.host = Some(value(&mut it)?),
+                "p" | "port" => f.port = Some(int(&name, &value(&mut it)?)?),
+                "m" | "http_port" => f.http_port = Some(int(&name, &value(&mut it)?)?),
+                "c" | "config" => f.config = Some(PathBuf::from(value(&mut it)?)),
+                "t" => f.check_config = boolean(&inline)?,
+                "n" | "name" | "server_name" => f.server_name = Some(value(&mut it)?),
+                "client_advertise" => f.client_advertise = Some(value(&mut it)?),
+                "l" | "log" => f.log_file = Some(PathBuf::from(value(&mut it)?)),
+                "P" | "pid" => f.pid_file = Some(PathBuf::from(value(&mut it)?)),
+                "ports_file_dir" => f.ports_file_dir = Some(PathBuf::from(value(&mut it)?)),
+                "D" | "debug" => f.debug = Some(boolean(&inline)?),
+                "V" | "trace" => f.trace = Some(boolean(&inline)?),
+                "DV" => {
+                    let on = boolean(&inline)?;
+                    f.debug = Some(on);
+                    f.trace = Some(on);
+                }
+                "T" | "logtime" => f.logtime = Some(boolean(&inline)?),
+                "user" => f.user = Some(value(&mut it)?),
+                "pass" => f.pass = Some(value(&mut it)?),
+                "auth" => f.auth = Some(value(&mut it)?),
+                "max_payload" => f.max_payload = Some(int(&name, &value(&mut it)?)?),
+                "js" | "jetstream" => f.jetstream = boolean(&inline)?,
+                "sd" | "store_dir" => f.store_dir = Some(PathBuf::from(value(&mut it)?)),
+                "sl" | "signal" => f.signal = Some(value(&mut it)?),
+                "v" | "version" => f.show_version = boolean(&inline)?,
+                "h" | "help" | "help_tls" => f.show_help = true,
+                _ => return Err(FlagError(format!("flag provided but not defined: -{name}"))),
+            }
+        }
+        Ok(f)
+    }
+
+    /// Applies the flags over `opts` (flags win over the config file).
+    pub fn apply(&self, opts: &mut Options) {
+        if let Some(h) = &self.host {
+            opts.host = h.clone();
+        }
+        if let Some(p) = self.port {
+            opts.port = port_value(p);
+        }
+        if let Some(p) = self.http_port {
+            opts.http_port = Some(port_value(p));
+        }
+        if let Some(v) = &self.client_advertise {
+            opts.client_advertise = Some(v.clone());
+        }
+        if let Some(v) = &self.server_name {
+            opts.server_name = Some(v.clone());
+        }
+        if let Some(v) = &self.log_file {
+            opts.log_file = Some(v.clone());
+        }
+        if let Some(v) = &self.pid_file {
+            opts.pid_file = Some(v.clone());
+        }
+        if let Some(v) = &self.ports_file_dir {
+            opts.ports_file_dir = Some(v.clone());
+        }
+        if let Some(v) = self.debug {
+            opts.debug = v;
+        }
+        if let Some(v) = self.trace {
+            opts.trace = v;
+        }
+        if let Some(v) = self.logtime {
+            opts.logtime = v;
+        }
+        if let Some(v) = &self.user {
+            opts.username = Some(v.clone());
+        }
+        if let Some(v) = &self.pass {
+            opts.password = Some(v.clone());
+        }
+        if let Some(v) = &self.auth {
+            opts.authorization = Some(v.clone());
+        }
+        if let Some(v) = self.max_payload {
+            opts.max_payload = v.max(0) as usize;
+        }
+    }
+}
+
+/// `-1` means a random port; `0` keeps the default as nats-server does for the client port.
+fn port_value(p: i64) -> Option<u16> {
+    if p < 0 { None } else { u16::try_from(p).ok() }
+}
+
+fn int(name: &str, v: &str) -> Result<i64, FlagError> {
+    v.parse::<i64>()
+        .map_err(|_| FlagError(format!("invalid value {v:?} for flag -{name}: parse error")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Flags, FlagError> {
+        Flags::parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn go_style_flags() {
+        let f = parse(&[
+            "-a",
+            "127.0.0.1",
+            "--port=-1",
+            "-m",
+            "8222",
+            "-DV",
+            "-c",
+            "x.conf",
+        ])
+        .expect("valid");
+        let mut o = Options::default();
+        f.apply(&mut o);
+        assert_eq!(o.host, "127.0.0.1");
+        assert_eq!(o.port, None);
+        assert_eq!(o.http_port, Some(Some(8222)));
+        assert!(o.debug && o.trace);
+        assert_eq!(f.config.as_deref(), Some(std::path::Path::new("x.conf")));
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        assert!(parse(&["-x"]).is_err());
+        assert!(parse(&["-p", "abc"]).is_err());
+        assert!(parse(&["-p"]).is_err());
+        assert!(parse(&["stray"]).is_err());
+    }
+}

@@ -1,0 +1,546 @@
+//! The reader task of a client connection: reads, parses, and applies each op.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+use super::connect::{ConnectOptions, MAX_CLIENT_PROTOCOL};
+use super::delivery::Publisher;
+use super::{ClientShared, CloseReason, writer};
+use crate::auth;
+use crate::permissions::Permissions;
+use crate::proto::{ClientOp, Parser, ParserLimits};
+use crate::server::Server;
+use crate::subject;
+use crate::subscription::Subscription;
+
+/// First read-buffer size; small so idle connections stay cheap (nats-server starts at 512).
+const READ_BUF_START: usize = 4 * 1024;
+/// The read buffer grows up to this size while reads keep filling it.
+const READ_BUF_MAX: usize = 64 * 1024;
+/// Interval of the first PING to a client (`firstClientPingInterval`), when shorter than
+/// `ping_interval`, plus up to 20% jitter as nats-server adds.
+const FIRST_CLIENT_PING: Duration = Duration::from_secs(2);
+
+/// How long an RTT measurement stays fresh (`DEFAULT_RTT_MEASUREMENT_INTERVAL`).
+const RTT_MEASUREMENT_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Reply prefixes a client may not publish with (service imports, JetStream acks, gateways).
+const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"_GR_."];
+
+/// Serves one accepted client connection until it closes.
+pub async fn serve(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let opts = server.options();
+    let cid = server.next_cid();
+    let shared = Arc::new(ClientShared::new(
+        cid,
+        addr,
+        &server,
+        server.global_account(),
+    ));
+    tracing::debug!("{} - Client connection created", shared.label());
+    let (rd, wr) = stream.into_split();
+
+    shared
+        .outbound
+        .push_proto(&server.client_info(cid, &addr.ip().to_string(), None));
+    shared.outbound.wake();
+    let writer = tokio::spawn(writer::run(shared.clone(), wr, opts.write_deadline));
+
+    if !server.register_client(&shared) {
+        shared
+            .outbound
+            .push_proto(b"-ERR 'maximum connections exceeded'\r\n");
+        tracing::error!("{} - maximum connections exceeded", shared.label());
+        shared.close(CloseReason::MaxConnectionsExceeded);
+    } else {
+        let mut conn = Conn::new(server.clone(), shared.clone());
+        conn.run(rd).await;
+    }
+
+    shared.remove_all_subs();
+    server.unregister_client(&shared);
+    let _ = writer.await;
+    tracing::debug!(
+        "{} - Client connection closed: {}",
+        shared.label(),
+        shared
+            .close_reason()
+            .unwrap_or(CloseReason::ClientClosed)
+            .as_str()
+    );
+}
+
+/// The reader's private state for one connection.
+struct Conn {
+    server: Arc<Server>,
+    shared: Arc<ClientShared>,
+    parser: Parser,
+    opts: ConnectOptions,
+    connected: bool,
+    first_pong_sent: bool,
+    auth_required: bool,
+    perms: Option<Arc<Permissions>>,
+    pings_out: u32,
+    /// Last time the client sent messages, subscriptions or a PING (`lastIn`).
+    last_in: Instant,
+    /// Whether this read batch carried messages or subscriptions.
+    activity: bool,
+    /// When the last RTT-measuring PING went out; none yet means the next timer must PING.
+    rtt_start: Option<Instant>,
+    /// CONNECT restarts the ping timer with the short first interval, as nats-server does.
+    rearm_ping: bool,
+    publisher: Publisher,
+}
+
+impl Conn {
+    fn new(server: Arc<Server>, shared: Arc<ClientShared>) -> Self {
+        let o = server.options();
+        let mut parser = Parser::new(ParserLimits {
+            max_control_line: o.max_control_line,
+            max_payload: o.max_payload,
+        });
+        let auth_required = o.auth_required();
+        parser.set_require_connect(auth_required && o.no_auth_user.is_none());
+        Conn {
+            publisher: Publisher::new(shared.clone()),
+            server,
+            shared,
+            parser,
+            opts: ConnectOptions::default(),
+            connected: false,
+            first_pong_sent: false,
+            auth_required,
+            perms: None,
+            pings_out: 0,
+            last_in: Instant::now(),
+            activity: false,
+            rtt_start: None,
+            rearm_ping: false,
+        }
+    }
+
+    async fn run(&mut self, mut rd: tokio::net::tcp::OwnedReadHalf) {
+        let o = self.server.options();
+        let mut buf = BytesMut::with_capacity(READ_BUF_START);
+        let mut want = READ_BUF_START;
+        let ping = tokio::time::sleep(o.ping_interval);
+        tokio::pin!(ping);
+        let auth_deadline = tokio::time::sleep(o.auth_timeout);
+        tokio::pin!(auth_deadline);
+        let auth_timer_on = self.auth_required;
+
+        loop {
+            if buf.capacity() - buf.len() < 512 {
+                buf.reserve(want);
+            }
+            tokio::select! {
+                biased;
+                _ = self.shared.cancel.cancelled() => return,
+                res = rd.read_buf(&mut buf) => match res {
+                    Ok(0) => {
+                        self.shared.close(CloseReason::ClientClosed);
+                        return;
+                    }
+                    Ok(n) => {
+                        if n >= want && want < READ_BUF_MAX {
+                            want *= 2;
+                        }
+                        let open = self.process(&mut buf);
+                        self.publisher.flush_targets();
+                        if !open {
+                            return;
+                        }
+                        self.publisher.stall().await;
+                        if self.activity {
+                            self.activity = false;
+                            self.last_in = Instant::now();
+                        }
+                        if self.rearm_ping {
+                            self.rearm_ping = false;
+                            let first = first_ping_delay(self.server.options().ping_interval);
+                            ping.as_mut().reset(tokio::time::Instant::now() + first);
+                        }
+                    }
+                    Err(_) => {
+                        self.shared.close(CloseReason::ReadError);
+                        return;
+                    }
+                },
+                _ = &mut auth_deadline, if auth_timer_on && !self.connected => {
+                    self.send_err("Authentication Timeout");
+                    tracing::error!("{} - Authentication Timeout", self.shared.label());
+                    self.shared.close(CloseReason::AuthenticationTimeout);
+                    return;
+                }
+                _ = &mut ping => {
+                    if !self.ping_timer() {
+                        return;
+                    }
+                    let next = self.server.options().ping_interval;
+                    ping.as_mut().reset(tokio::time::Instant::now() + next);
+                }
+            }
+        }
+    }
+
+    /// The ping timer fired: maybe PING, or close a stale connection. False = closed.
+    fn ping_timer(&mut self) -> bool {
+        let o = self.server.options();
+        let need_rtt = self
+            .rtt_start
+            .is_none_or(|t| t.elapsed() > RTT_MEASUREMENT_INTERVAL);
+        if self.last_in.elapsed() < o.ping_interval && !need_rtt {
+            return true;
+        }
+        if self.pings_out + 1 > o.ping_max {
+            self.send_err("Stale Connection");
+            tracing::debug!(
+                "{} - Stale Client Connection - Closing",
+                self.shared.label()
+            );
+            self.shared.close(CloseReason::StaleConnection);
+            return false;
+        }
+        self.pings_out += 1;
+        self.rtt_start = Some(Instant::now());
+        self.shared.outbound.push_proto(b"PING\r\n");
+        self.shared.outbound.wake();
+        true
+    }
+
+    /// Applies every complete op in `buf`. False = the connection is closing.
+    fn process(&mut self, buf: &mut BytesMut) -> bool {
+        loop {
+            match self.parser.parse(buf) {
+                Ok(Some(op)) => {
+                    if !self.handle(op) {
+                        return false;
+                    }
+                }
+                Ok(None) => return true,
+                Err(err) => {
+                    if let Some(text) = err.client_error_text() {
+                        self.send_err(text);
+                    }
+                    let reason = match err.client_error_text() {
+                        Some("Authorization Violation") => CloseReason::AuthenticationViolation,
+                        Some("Maximum Payload Violation") => CloseReason::MaxPayloadExceeded,
+                        Some("maximum control line exceeded") => {
+                            CloseReason::MaxControlLineExceeded
+                        }
+                        _ => CloseReason::ProtocolViolation,
+                    };
+                    tracing::error!("{} - {}", self.shared.label(), err);
+                    self.shared.close(reason);
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, op: ClientOp) -> bool {
+        match op {
+            ClientOp::Pub {
+                subject,
+                reply,
+                payload,
+            } => {
+                self.activity = true;
+                self.publish(subject, reply, 0, payload);
+                true
+            }
+            ClientOp::HPub {
+                subject,
+                reply,
+                header_len,
+                message,
+            } => {
+                self.activity = true;
+                self.publish(subject, reply, header_len, message);
+                true
+            }
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => {
+                self.activity = true;
+                self.subscribe(subject, queue, sid);
+                true
+            }
+            ClientOp::Unsub { sid, max } => {
+                self.unsubscribe(&sid, max);
+                true
+            }
+            ClientOp::Ping => {
+                self.ping();
+                true
+            }
+            ClientOp::Pong => {
+                self.pings_out = 0;
+                true
+            }
+            ClientOp::Connect(json) => self.connect(&json),
+            ClientOp::HMsg => {
+                // nats-server runs its publish path with an empty subject: counted, acknowledged
+                // when verbose, delivered to nobody.
+                self.activity = true;
+                self.server.stats.record_in(0);
+                self.send_ok();
+                true
+            }
+            ClientOp::Info(_) | ClientOp::Ok => true,
+            ClientOp::Err(text) => {
+                // nats-server logs the client's error and closes without answering.
+                tracing::error!(
+                    "{} - Client Error {}",
+                    self.shared.label(),
+                    String::from_utf8_lossy(&text)
+                );
+                self.shared.close(CloseReason::ProtocolViolation);
+                false
+            }
+        }
+    }
+
+    fn send_ok(&self) {
+        if self.opts.verbose {
+            self.shared.outbound.push_proto(b"+OK\r\n");
+            self.publisher.mark_self();
+        }
+    }
+
+    fn send_err(&self, text: &str) {
+        let line = format!("-ERR '{text}'\r\n");
+        self.shared.outbound.push_proto(line.as_bytes());
+        self.shared.outbound.wake();
+    }
+
+    fn ping(&mut self) {
+        self.shared.outbound.push_proto(b"PONG\r\n");
+        self.publisher.mark_self();
+        self.last_in = Instant::now();
+        if self.connected && !self.first_pong_sent {
+            self.first_pong_sent = true;
+            if self.opts.protocol >= 1 {
+                let info = self.server.client_info(
+                    self.shared.cid,
+                    &self.shared.addr.ip().to_string(),
+                    Some(&self.shared.account().name),
+                );
+                self.shared.outbound.push_proto(&info);
+            }
+        }
+    }
+
+    fn connect(&mut self, json: &[u8]) -> bool {
+        let opts = match self.opts.merge_json(json) {
+            Ok(o) => o,
+            Err(err) => {
+                tracing::error!("{} - {}", self.shared.label(), err);
+                self.shared.close(CloseReason::ProtocolViolation);
+                return false;
+            }
+        };
+        self.opts = opts;
+        self.connected = true;
+        self.rearm_ping = true;
+        let headers = self.opts.headers;
+        self.shared.set_headers(headers);
+        self.parser.set_headers_allowed(headers);
+        self.parser.set_require_connect(false);
+        self.publisher
+            .set_flags(self.opts.echo, self.opts.no_responders);
+
+        let server_opts = self.server.options();
+        match auth::authenticate(&server_opts, &self.opts) {
+            Some(identity) => {
+                self.perms = identity.permissions;
+                self.shared.meta.write().user = identity.user;
+            }
+            None => {
+                self.send_err("Authorization Violation");
+                tracing::error!(
+                    "{} - authentication error - User {:?}",
+                    self.shared.label(),
+                    self.opts.user
+                );
+                self.shared.close(CloseReason::AuthenticationViolation);
+                return false;
+            }
+        }
+        if !self.opts.account.is_empty() || self.opts.new_account {
+            self.send_err("Authorization Violation");
+            self.shared.close(CloseReason::AuthenticationViolation);
+            return false;
+        }
+        {
+            let mut meta = self.shared.meta.write();
+            meta.name = self.opts.name.clone();
+            meta.lang = self.opts.lang.clone();
+            meta.version = self.opts.version.clone();
+        }
+        if self.opts.protocol < 0 || self.opts.protocol > MAX_CLIENT_PROTOCOL {
+            self.send_err("invalid client protocol");
+            self.shared.close(CloseReason::BadClientProtocolVersion);
+            return false;
+        }
+        if self.opts.no_responders && !headers {
+            self.send_err("no responders requires headers support");
+            self.shared.close(CloseReason::NoRespondersRequiresHeaders);
+            return false;
+        }
+        self.send_ok();
+        true
+    }
+
+    fn subscribe(&mut self, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
+        if let Some(perms) = &self.perms
+            && !perms.can_subscribe(&subject, queue.as_deref())
+        {
+            let text = match &queue {
+                Some(q) => format!(
+                    "Permissions Violation for Subscription to {:?} using queue {:?}",
+                    String::from_utf8_lossy(&subject),
+                    String::from_utf8_lossy(q)
+                ),
+                None => format!(
+                    "Permissions Violation for Subscription to {:?}",
+                    String::from_utf8_lossy(&subject)
+                ),
+            };
+            self.send_err(&text);
+            return;
+        }
+        let max_subs = self.server.options().max_subscriptions;
+        if max_subs > 0 && self.shared.num_subs() >= max_subs {
+            self.send_err("maximum subscriptions exceeded");
+            tracing::error!(
+                "{} - Maximum Subscriptions Exceeded (max={})",
+                self.shared.label(),
+                max_subs
+            );
+            return;
+        }
+        let mut sub = Subscription::new(self.shared.clone(), subject, queue, sid);
+        if let Some(perms) = &self.perms
+            && perms.needs_delivery_check(&sub.subject)
+        {
+            sub.deny_filter = Some(perms.clone());
+        }
+        let sub = Arc::new(sub);
+        if self.shared.add_sub(sub.clone()).is_none() {
+            let account = self.shared.account();
+            if account
+                .sublist
+                .insert(&sub.subject, sub.queue.as_deref(), sub.clone())
+                .is_err()
+            {
+                self.shared.remove_sub(&sub);
+                self.send_err("Invalid Subject");
+                return;
+            }
+        }
+        self.send_ok();
+    }
+
+    fn unsubscribe(&mut self, sid: &[u8], max: Option<u64>) {
+        if let Some(sub) = self.shared.get_sub(sid) {
+            match max {
+                Some(max) if max > 0 => {
+                    if sub.set_max(max) {
+                        self.shared.remove_sub(&sub);
+                    }
+                }
+                _ => self.shared.remove_sub(&sub),
+            }
+        }
+        self.send_ok();
+    }
+
+    fn publish(&mut self, subject: Bytes, reply: Option<Bytes>, header_len: usize, msg: Bytes) {
+        self.shared.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .stats
+            .in_bytes
+            .fetch_add(msg.len() as u64, Ordering::Relaxed);
+        self.server.stats.record_in(msg.len());
+        if self.opts.pedantic && !subject::is_valid_literal_subject(&subject) {
+            self.send_err("Invalid Publish Subject");
+        }
+        if subject.starts_with(b"_GR_.") {
+            self.pub_violation(&subject);
+            return;
+        }
+        if let Some(perms) = &self.perms
+            && !perms.can_publish(&subject)
+        {
+            self.pub_violation(&subject);
+            return;
+        }
+        if subject.starts_with(b"$NRG.") {
+            self.pub_violation(&subject);
+            return;
+        }
+        if let Some(r) = &reply
+            && is_reserved_reply(r)
+        {
+            let text = format!(
+                "Permissions Violation for Publish with Reply of {:?}",
+                String::from_utf8_lossy(r)
+            );
+            self.send_err(&text);
+            return;
+        }
+        self.send_ok();
+        let account = self.shared.account();
+        self.publisher.publish(
+            &self.server,
+            &account,
+            &subject,
+            reply.as_ref(),
+            header_len,
+            &msg,
+        );
+    }
+
+    fn pub_violation(&self, subject: &[u8]) {
+        let text = format!(
+            "Permissions Violation for Publish to {:?}",
+            String::from_utf8_lossy(subject)
+        );
+        self.send_err(&text);
+        tracing::error!(
+            "{} - Publish Violation - Subject {:?}",
+            self.shared.label(),
+            String::from_utf8_lossy(subject)
+        );
+    }
+}
+
+fn is_reserved_reply(reply: &[u8]) -> bool {
+    RESERVED_REPLY_PREFIXES
+        .iter()
+        .any(|p| reply.len() >= p.len() && reply.starts_with(p))
+        && !(reply.len() == 8 && reply == b"$JS.ACK.")
+        && !(reply.len() == 5 && reply == b"_GR_.")
+}
+
+/// First ping: `min(ping_interval, 2s)` plus up to 20% jitter, as nats-server does.
+fn first_ping_delay(interval: Duration) -> Duration {
+    let base = interval.min(FIRST_CLIENT_PING);
+    let jitter_max = (base.as_nanos() / 5) as u64;
+    let jitter = if jitter_max > 0 {
+        fastrand::u64(0..jitter_max)
+    } else {
+        0
+    };
+    base + Duration::from_nanos(jitter)
+}

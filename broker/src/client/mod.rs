@@ -1,0 +1,265 @@
+//! One client connection: shared state other connections deliver into, and its lifecycle
+//! (INFO, CONNECT, ping timer, auth timer, close) driven by the reader task in `conn`.
+
+mod conn;
+pub mod connect;
+mod delivery;
+pub mod outbound;
+mod writer;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio_util::sync::CancellationToken;
+
+pub use conn::serve;
+use outbound::{CloseMode, Outbound};
+
+use crate::account::Account;
+use crate::server::Server;
+use crate::subscription::Subscription;
+
+/// Why a connection closed (nats-server's `ClosedState` names, as `/connz` reports them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    ClientClosed,
+    AuthenticationTimeout,
+    AuthenticationViolation,
+    SlowConsumerPendingBytes,
+    SlowConsumerWriteDeadline,
+    WriteError,
+    ReadError,
+    ParseError,
+    StaleConnection,
+    ProtocolViolation,
+    BadClientProtocolVersion,
+    NoRespondersRequiresHeaders,
+    MaxPayloadExceeded,
+    MaxControlLineExceeded,
+    MaxConnectionsExceeded,
+    ServerShutdown,
+}
+
+impl CloseReason {
+    /// The text nats-server shows for this reason in `/connz`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ClientClosed => "Client Closed",
+            CloseReason::AuthenticationTimeout => "Authentication Timeout",
+            CloseReason::AuthenticationViolation => "Authentication Failure",
+            CloseReason::SlowConsumerPendingBytes => "Slow Consumer (Pending Bytes)",
+            CloseReason::SlowConsumerWriteDeadline => "Slow Consumer (Write Deadline)",
+            CloseReason::WriteError => "Write Error",
+            CloseReason::ReadError => "Read Error",
+            CloseReason::ParseError => "Parse Error",
+            CloseReason::StaleConnection => "Stale Connection",
+            CloseReason::ProtocolViolation => "Protocol Violation",
+            CloseReason::BadClientProtocolVersion => "Bad Client Protocol Version",
+            CloseReason::NoRespondersRequiresHeaders => "No Responders Requires Headers",
+            CloseReason::MaxPayloadExceeded => "Maximum Message Payload Exceeded",
+            CloseReason::MaxControlLineExceeded => "Maximum Control Line Exceeded",
+            CloseReason::MaxConnectionsExceeded => "Maximum Connections Exceeded",
+            CloseReason::ServerShutdown => "Server Shutdown",
+        }
+    }
+
+    /// Whether what is already queued is still written before the socket closes. nats-server
+    /// skips the flush only when writing is the problem.
+    fn close_mode(self) -> CloseMode {
+        match self {
+            CloseReason::SlowConsumerPendingBytes
+            | CloseReason::SlowConsumerWriteDeadline
+            | CloseReason::WriteError
+            | CloseReason::ReadError
+            | CloseReason::ServerShutdown => CloseMode::Abort,
+            _ => CloseMode::Flush,
+        }
+    }
+}
+
+/// Per-connection counters, read by monitoring.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+}
+
+/// What the client said about itself in CONNECT, for monitoring and logs.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub name: String,
+    pub lang: String,
+    pub version: String,
+    pub user: String,
+}
+
+/// The part of a connection that other connections touch: its outbound queue, its delivery
+/// flags, its subscriptions (auto-unsubscribe removes them from the publisher's task).
+pub struct ClientShared {
+    pub cid: u64,
+    pub addr: SocketAddr,
+    pub outbound: Outbound,
+    /// Fired when the connection must stop reading.
+    pub cancel: CancellationToken,
+    /// Fired when the writer must stop without flushing.
+    pub abort: CancellationToken,
+    /// Whether deliveries to this connection may carry headers (HMSG).
+    headers: AtomicBool,
+    /// The account the connection is bound to.
+    account: RwLock<Arc<Account>>,
+    /// Subscriptions by sid.
+    subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
+    pub stats: ClientStats,
+    pub meta: RwLock<ClientMeta>,
+    close_reason: Mutex<Option<CloseReason>>,
+    server: std::sync::Weak<Server>,
+    pub start: chrono::DateTime<chrono::Utc>,
+}
+
+impl ClientShared {
+    pub fn new(cid: u64, addr: SocketAddr, server: &Arc<Server>, account: Arc<Account>) -> Self {
+        ClientShared {
+            cid,
+            addr,
+            outbound: Outbound::new(server.options().max_pending),
+            cancel: CancellationToken::new(),
+            abort: CancellationToken::new(),
+            headers: AtomicBool::new(false),
+            account: RwLock::new(account),
+            subs: Mutex::new(HashMap::new()),
+            stats: ClientStats::default(),
+            meta: RwLock::new(ClientMeta::default()),
+            close_reason: Mutex::new(None),
+            server: Arc::downgrade(server),
+            start: chrono::Utc::now(),
+        }
+    }
+
+    pub fn headers(&self) -> bool {
+        self.headers.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_headers(&self, on: bool) {
+        self.headers.store(on, Ordering::Relaxed);
+    }
+
+    pub fn account(&self) -> Arc<Account> {
+        self.account.read().clone()
+    }
+
+    pub fn num_subs(&self) -> usize {
+        self.subs.lock().len()
+    }
+
+    pub fn subscriptions(&self) -> Vec<Arc<Subscription>> {
+        self.subs.lock().values().cloned().collect()
+    }
+
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        *self.close_reason.lock()
+    }
+
+    /// Log prefix in nats-server's format: `127.0.0.1:53211 - cid:5`.
+    pub fn label(&self) -> String {
+        format!("{} - cid:{}", self.addr, self.cid)
+    }
+
+    /// Closes the connection for `reason`. The first reason wins; later calls only escalate a
+    /// flushing close to an abort.
+    pub fn close(&self, reason: CloseReason) {
+        {
+            let mut r = self.close_reason.lock();
+            if r.is_none() {
+                *r = Some(reason);
+            }
+        }
+        let mode = reason.close_mode();
+        if self.outbound.close(mode) {
+            match reason {
+                CloseReason::SlowConsumerPendingBytes => {
+                    tracing::info!(
+                        "{} - Slow Consumer Detected: MaxPending of {} Exceeded",
+                        self.label(),
+                        self.outbound.max_pending()
+                    );
+                    if let Some(s) = self.server.upgrade() {
+                        s.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                CloseReason::SlowConsumerWriteDeadline => {
+                    tracing::info!(
+                        "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded",
+                        self.label(),
+                        self.server.upgrade().map(|s| s.options().write_deadline)
+                    );
+                    if let Some(s) = self.server.upgrade() {
+                        s.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                CloseReason::StaleConnection => {
+                    if let Some(s) = self.server.upgrade() {
+                        s.stats.stale_connections.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if mode == CloseMode::Abort {
+            self.abort.cancel();
+        }
+        self.cancel.cancel();
+    }
+
+    /// Called by the writer after a successful flush.
+    pub(crate) fn note_flushed(&self) {}
+
+    /// Adds a subscription under its sid; returns the existing one if the sid is taken.
+    pub(crate) fn add_sub(&self, sub: Arc<Subscription>) -> Option<Arc<Subscription>> {
+        let mut subs = self.subs.lock();
+        if let Some(existing) = subs.get(&sub.sid) {
+            return Some(existing.clone());
+        }
+        subs.insert(sub.sid.clone(), sub);
+        None
+    }
+
+    pub(crate) fn get_sub(&self, sid: &[u8]) -> Option<Arc<Subscription>> {
+        self.subs.lock().get(sid).cloned()
+    }
+
+    /// Removes a subscription from this connection and from its account's sublist.
+    pub(crate) fn remove_sub(&self, sub: &Arc<Subscription>) {
+        if !sub.close() {
+            return;
+        }
+        {
+            let mut subs = self.subs.lock();
+            if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, sub)) {
+                subs.remove(&sub.sid);
+            }
+        }
+        let account = self.account();
+        let _ = account
+            .sublist
+            .remove(&sub.subject, sub.queue.as_deref(), sub);
+    }
+
+    /// Removes every subscription (connection closed).
+    pub(crate) fn remove_all_subs(&self) {
+        let subs: Vec<_> = self.subs.lock().drain().map(|(_, s)| s).collect();
+        let account = self.account();
+        for sub in subs {
+            if sub.close() {
+                let _ = account
+                    .sublist
+                    .remove(&sub.subject, sub.queue.as_deref(), &sub);
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The writer task of one connection: drains the outbound queue with vectored writes under a
+//! write deadline, and closes the socket's write side when the connection closes.
+
+use std::io::IoSlice;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
+use tokio::io::AsyncWrite;
+use tokio::io::AsyncWriteExt;
+
+use super::outbound::CloseMode;
+use super::{ClientShared, CloseReason};
+
+/// Most iovecs handed to one `writev` (nats-server's `nbMaxVectorSize`; Linux allows 1024).
+const MAX_IOVECS: usize = 1024;
+
+/// Runs until the connection closes. `deadline` bounds each batch of writes.
+pub async fn run<W: AsyncWrite + Unpin>(shared: Arc<ClientShared>, mut wr: W, deadline: Duration) {
+    let mut bufs: Vec<Bytes> = Vec::with_capacity(16);
+    loop {
+        bufs.clear();
+        let mode = shared.outbound.take(&mut bufs);
+        if mode == CloseMode::Abort {
+            break;
+        }
+        if bufs.is_empty() {
+            if mode == CloseMode::Flush {
+                break;
+            }
+            tokio::select! {
+                _ = shared.outbound.wait() => {}
+                _ = shared.abort.cancelled() => break,
+            }
+            continue;
+        }
+        let total: usize = bufs.iter().map(Bytes::len).sum();
+        let res = tokio::select! {
+            r = tokio::time::timeout(deadline, write_all(&mut wr, &mut bufs)) => r,
+            _ = shared.abort.cancelled() => break,
+        };
+        match res {
+            Ok(Ok(())) => {
+                shared.outbound.written(total);
+                shared.note_flushed();
+            }
+            Ok(Err(err)) => {
+                tracing::debug!(cid = shared.cid, %err, "write error");
+                shared.close(CloseReason::WriteError);
+                break;
+            }
+            Err(_) => {
+                shared.close(CloseReason::SlowConsumerWriteDeadline);
+                break;
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(100), wr.shutdown()).await;
+}
+
+/// Writes every buffer fully, `MAX_IOVECS` at a time.
+async fn write_all<W: AsyncWrite + Unpin>(wr: &mut W, bufs: &mut [Bytes]) -> std::io::Result<()> {
+    let mut start = 0;
+    while start < bufs.len() {
+        let end = (start + MAX_IOVECS).min(bufs.len());
+        let n = {
+            let slices: Vec<IoSlice<'_>> =
+                bufs[start..end].iter().map(|b| IoSlice::new(b)).collect();
+            wr.write_vectored(&slices).await?
+        };
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let mut left = n;
+        while left > 0 && start < bufs.len() {
+            let len = bufs[start].len();
+            if left >= len {
+                left -= len;
+                start += 1;
+            } else {
+                bufs[start].advance(left);
+                left = 0;
+            }
+        }
+        while start < bufs.len() && bufs[start].is_empty() {
+            start += 1;
+        }
+    }
+    Ok(())
+}

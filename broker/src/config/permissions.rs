@@ -1,0 +1,183 @@
+//! `permissions { publish, subscribe, allow_responses }` of a user or `default_permissions`,
+//! parsed with nats-server's rules and messages (opts.go `parseUserPermissions`).
+
+use super::error::{Diagnostic, Warning};
+use super::value::{Token, Value};
+use crate::permissions::{Entry, Permissions, SubjectPermission};
+use crate::subject::is_valid_subject;
+
+/// Parses a permissions map. Errors are appended; `None` when the value is not a map.
+pub(crate) fn parse_permissions(
+    t: &Token,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Warning>,
+) -> Option<Permissions> {
+    let Value::Map(m) = &t.value else {
+        let msg = format!(
+            "Expected permissions to be a map/struct, got {}",
+            t.value.go_display()
+        );
+        errors.push(Diagnostic::on(t, msg));
+        return None;
+    };
+    let mut p = Permissions::default();
+    for (k, v) in m.iter() {
+        match k.to_lowercase().as_str() {
+            "pub" | "publish" | "import" => match side(v, false) {
+                Ok(sp) => p.publish = sp,
+                Err(d) => errors.push(d),
+            },
+            "sub" | "subscribe" | "export" => match side(v, true) {
+                Ok(sp) => p.subscribe = sp,
+                Err(d) => errors.push(d),
+            },
+            "publish_allow_responses" | "allow_responses" => {
+                // Reply permissions are not enforced yet; as in nats-server, granting them
+                // turns an absent publish allow list into an empty one, so the user can only
+                // publish what is explicitly allowed (fail closed until responses work).
+                let grants = !matches!(v.value, Value::Bool(false));
+                warnings.push(Warning::unsupported(&v.pos, k));
+                if grants {
+                    let publish = p.publish.get_or_insert_with(SubjectPermission::default);
+                    publish.allow.get_or_insert_with(Vec::new);
+                }
+            }
+            _ if v.used_variable => {}
+            _ => errors.push(Diagnostic::on(
+                v,
+                format!("Unknown field {k:?} parsing permissions"),
+            )),
+        }
+    }
+    Some(p)
+}
+
+/// One direction: a map with `allow`/`deny`, or the old style (a subject or a list = allow).
+fn side(t: &Token, allow_queue: bool) -> Result<Option<SubjectPermission>, Diagnostic> {
+    let Value::Map(m) = &t.value else {
+        let allow = subjects(t, allow_queue)?;
+        return Ok(Some(SubjectPermission {
+            allow: Some(allow),
+            deny: None,
+        }));
+    };
+    if m.is_empty() {
+        return Ok(None);
+    }
+    let mut sp = SubjectPermission::default();
+    for (k, v) in m.iter() {
+        match k.to_lowercase().as_str() {
+            "allow" => sp.allow = Some(subjects(v, allow_queue)?),
+            "deny" => sp.deny = Some(subjects(v, allow_queue)?),
+            _ if v.used_variable => {}
+            _ => {
+                return Err(Diagnostic::on(
+                    v,
+                    format!(
+                        "Unknown field name {k:?} parsing subject permissions, only 'allow' or \
+                         'deny' are permitted"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Some(sp))
+}
+
+/// A subject or an array of subjects, each valid (subscribe entries may carry a queue).
+fn subjects(t: &Token, allow_queue: bool) -> Result<Vec<Entry>, Diagnostic> {
+    let list: Vec<&str> = match &t.value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for i in items.iter() {
+                let Value::String(s) = &i.value else {
+                    return Err(Diagnostic::on(
+                        i,
+                        "Subject in permissions array cannot be cast to string",
+                    ));
+                };
+                out.push(s.as_str());
+            }
+            out
+        }
+        other => {
+            return Err(Diagnostic::on(
+                t,
+                format!(
+                    "Expected subject permissions to be a subject, or array of subjects, got {}",
+                    other.go_type()
+                ),
+            ));
+        }
+    };
+    for s in &list {
+        check_subject(s, allow_queue).map_err(|m| Diagnostic::on(t, m))?;
+    }
+    Ok(list.iter().map(|s| Entry::parse(s)).collect())
+}
+
+fn check_subject(s: &str, allow_queue: bool) -> Result<(), String> {
+    if is_valid_subject(s.as_bytes()) {
+        return Ok(());
+    }
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if !allow_queue || parts.len() != 2 {
+        return Err(format!("subject {s:?} is not a valid subject"));
+    }
+    if !is_valid_subject(parts[0].as_bytes()) {
+        return Err(format!("subject {:?} is not a valid subject", parts[0]));
+    }
+    if !is_valid_subject(parts[1].as_bytes()) {
+        return Err(format!("queue {:?} is not a valid queue", parts[1]));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    fn parse(src: &str) -> (Option<Permissions>, Vec<Diagnostic>) {
+        let map = parse_str(src, "t.conf", &|_| None).expect("parses");
+        let tok = map.get("permissions").expect("key");
+        let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+        (parse_permissions(tok, &mut errors, &mut warnings), errors)
+    }
+
+    #[test]
+    fn old_and_new_styles() {
+        let (p, errs) = parse(
+            "permissions: { publish: \"foo.>\", subscribe: { allow: [\"a\", \"b q\"], deny: \"c\" } }",
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        let p = p.expect("permissions");
+        assert!(p.can_publish(b"foo.x") && !p.can_publish(b"bar"));
+        assert!(p.can_subscribe(b"a", None) && p.can_subscribe(b"b", Some(b"q")));
+        assert!(!p.can_subscribe(b"b", Some(b"r")) && !p.can_subscribe(b"c", None));
+    }
+
+    #[test]
+    fn bad_entries_are_errors() {
+        let (_, errs) = parse("permissions: { publish: \"foo bar\" }");
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].to_string().contains("is not a valid subject"),
+            "{}",
+            errs[0]
+        );
+        let (_, errs) = parse("permissions: { subscribe: { permit: \"x\" } }");
+        assert!(
+            errs[0].to_string().contains("only 'allow' or 'deny'"),
+            "{}",
+            errs[0]
+        );
+        let (_, errs) = parse("permissions: { nope: \"x\" }");
+        assert!(
+            errs[0]
+                .to_string()
+                .contains("Unknown field \"nope\" parsing permissions")
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! The server: identity, options, accounts, the client registry, listeners and shutdown.
+
+pub mod info;
+mod signals;
+pub mod stats;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::account::{Account, GLOBAL_ACCOUNT};
+use crate::client::{self, ClientShared, CloseReason};
+use crate::options::Options;
+use info::{CLIENT_PROTO, COMPAT_VERSION, Info, JS_API_LEVEL, RNATS_VERSION};
+pub use signals::handle_signals;
+use stats::ServerStats;
+
+/// Git commit rnats was built from (set by build.rs).
+pub const GIT_COMMIT: &str = env!("RNATS_GIT_COMMIT");
+/// Toolchain rnats was built with; reported in INFO's `go` field, which clients only display.
+pub const TOOLCHAIN: &str = env!("RNATS_RUSTC_VERSION");
+
+/// A running server.
+pub struct Server {
+    opts: RwLock<Arc<Options>>,
+    pub id: String,
+    pub name: String,
+    pub xkey: String,
+    global: Arc<Account>,
+    clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
+    next_cid: AtomicU64,
+    pub stats: ServerStats,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub config_load_time: RwLock<chrono::DateTime<chrono::Utc>>,
+    client_addr: RwLock<Option<SocketAddr>>,
+    http_addr: RwLock<Option<SocketAddr>>,
+    /// Fired to stop accepting and close everything.
+    pub shutdown: CancellationToken,
+    lame_duck: AtomicBool,
+}
+
+impl Server {
+    pub fn new(opts: Options) -> Arc<Self> {
+        let id = nkeys::KeyPair::new_server().public_key();
+        let xkey = nkeys::XKey::new().public_key();
+        let name = opts.server_name.clone().unwrap_or_else(|| id.clone());
+        let global = Account::new(GLOBAL_ACCOUNT, !opts.no_sublist_cache);
+        let now = chrono::Utc::now();
+        Arc::new(Server {
+            opts: RwLock::new(Arc::new(opts)),
+            id,
+            name,
+            xkey,
+            global,
+            clients: Mutex::new(HashMap::new()),
+            next_cid: AtomicU64::new(1),
+            stats: ServerStats::default(),
+            start: now,
+            config_load_time: RwLock::new(now),
+            client_addr: RwLock::new(None),
+            http_addr: RwLock::new(None),
+            shutdown: CancellationToken::new(),
+            lame_duck: AtomicBool::new(false),
+        })
+    }
+
+    /// The options in force (a snapshot; reload swaps the whole value).
+    pub fn options(&self) -> Arc<Options> {
+        self.opts.read().clone()
+    }
+
+    /// Replaces the options in force (config reload).
+    pub fn set_options(&self, opts: Options) {
+        for c in self.clients.lock().values() {
+            c.outbound.set_max_pending(opts.max_pending);
+        }
+        *self.opts.write() = Arc::new(opts);
+        *self.config_load_time.write() = chrono::Utc::now();
+    }
+
+    pub fn global_account(&self) -> Arc<Account> {
+        self.global.clone()
+    }
+
+    pub fn client_addr(&self) -> Option<SocketAddr> {
+        *self.client_addr.read()
+    }
+
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        *self.http_addr.read()
+    }
+
+    pub(crate) fn set_http_addr(&self, addr: SocketAddr) {
+        *self.http_addr.write() = Some(addr);
+    }
+
+    pub fn next_cid(&self) -> u64 {
+        self.next_cid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn num_clients(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    pub fn clients(&self) -> Vec<Arc<ClientShared>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    pub fn is_lame_duck(&self) -> bool {
+        self.lame_duck.load(Ordering::Relaxed)
+    }
+
+    /// Adds a connection to the registry; false when `max_connections` is reached.
+    pub(crate) fn register_client(&self, c: &Arc<ClientShared>) -> bool {
+        let max = self.options().max_connections;
+        let mut clients = self.clients.lock();
+        if clients.len() >= max {
+            return false;
+        }
+        clients.insert(c.cid, c.clone());
+        self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    pub(crate) fn unregister_client(&self, c: &ClientShared) {
+        self.clients.lock().remove(&c.cid);
+    }
+
+    /// The INFO line for a client: the first one (no account) or the one answering the first
+    /// PING (`connect_info`, with the account the client is bound to).
+    pub fn client_info(&self, cid: u64, client_ip: &str, account: Option<&str>) -> Vec<u8> {
+        let opts = self.options();
+        let port = self.client_addr().map(|a| a.port()).unwrap_or(0);
+        let info = Info {
+            server_id: &self.id,
+            server_name: &self.name,
+            version: COMPAT_VERSION,
+            proto: CLIENT_PROTO,
+            git_commit: GIT_COMMIT,
+            go: TOOLCHAIN,
+            host: &opts.host,
+            port,
+            headers: true,
+            auth_required: opts.auth_required() && opts.no_auth_user.is_none(),
+            max_payload: opts.max_payload,
+            client_id: cid,
+            client_ip,
+            ldm: self.is_lame_duck(),
+            connect_info: account.is_some(),
+            remote_account: account.unwrap_or(""),
+            acc_is_sys: false,
+            api_lvl: JS_API_LEVEL,
+            xkey: &self.xkey,
+            rnats_version: RNATS_VERSION,
+        };
+        info.to_line()
+    }
+
+    /// Binds the client listener and serves clients until shutdown.
+    pub async fn start_clients(self: &Arc<Self>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+        let opts = self.options();
+        let port = opts.port.unwrap_or(0);
+        let listener = TcpListener::bind((opts.host.as_str(), port)).await?;
+        let addr = listener.local_addr()?;
+        *self.client_addr.write() = Some(addr);
+        tracing::info!(
+            "Listening for client connections on {}",
+            host_port(&opts.host, addr)
+        );
+        let server = self.clone();
+        Ok(tokio::spawn(
+            async move { server.accept_loop(listener).await },
+        ))
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        let mut backoff = std::time::Duration::from_millis(10);
+        loop {
+            let accepted = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                r = listener.accept() => r,
+            };
+            match accepted {
+                Ok((stream, addr)) => {
+                    backoff = std::time::Duration::from_millis(10);
+                    let server = self.clone();
+                    tokio::spawn(client::serve(server, stream, addr));
+                }
+                Err(err) => {
+                    tracing::error!("Error accepting client connection: {err}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// Stops accepting and closes every client.
+    pub fn shutdown_now(&self) {
+        self.shutdown.cancel();
+        for c in self.clients() {
+            c.close(CloseReason::ServerShutdown);
+        }
+    }
+}
+
+/// `host:port` as nats-server logs it (IPv6 hosts in brackets).
+pub fn host_port(host: &str, addr: SocketAddr) -> String {
+    if host.contains(':') {
+        format!("[{}]:{}", host, addr.port())
+    } else {
+        format!("{}:{}", host, addr.port())
+    }
+}

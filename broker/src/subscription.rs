@@ -1,0 +1,95 @@
+//! A client subscription: what the sublist stores and what a publish delivers to.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+use crate::client::ClientShared;
+use crate::permissions::Permissions;
+
+/// One `SUB` of one connection.
+pub struct Subscription {
+    /// The connection that owns the subscription (and receives its messages).
+    pub client: Arc<ClientShared>,
+    pub subject: Bytes,
+    pub queue: Option<Bytes>,
+    pub sid: Bytes,
+    /// Auto-unsubscribe after this many deliveries; 0 means never (`UNSUB <sid> <max>`).
+    max: AtomicU64,
+    /// Messages delivered so far (counts toward `max`).
+    delivered: AtomicU64,
+    /// Set once the subscription has been removed; a racing delivery then skips it.
+    closed: AtomicBool,
+    /// The owner's permissions when a wildcard subscription overlaps its subscribe deny list:
+    /// each delivery is then checked against the deny list (nats-server's `mperms`).
+    pub deny_filter: Option<Arc<Permissions>>,
+}
+
+/// What a delivery attempt says about the subscription's auto-unsubscribe limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryCount {
+    /// Deliver; the subscription stays.
+    Deliver,
+    /// Deliver; this was the last message, remove the subscription now.
+    DeliverLast,
+    /// The limit was already reached (a concurrent delivery took the last slot): skip.
+    Skip,
+}
+
+impl Subscription {
+    pub fn new(
+        client: Arc<ClientShared>,
+        subject: Bytes,
+        queue: Option<Bytes>,
+        sid: Bytes,
+    ) -> Self {
+        Subscription {
+            client,
+            subject,
+            queue,
+            sid,
+            max: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            deny_filter: None,
+        }
+    }
+
+    /// Sets the auto-unsubscribe limit. Returns true when it is already reached,
+    /// which means the subscription must be removed at once (as nats-server does).
+    pub fn set_max(&self, max: u64) -> bool {
+        self.max.store(max, Ordering::Release);
+        self.delivered.load(Ordering::Acquire) >= max
+    }
+
+    pub fn max(&self) -> u64 {
+        self.max.load(Ordering::Acquire)
+    }
+
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Acquire)
+    }
+
+    /// Counts one delivery against the auto-unsubscribe limit.
+    pub fn count_delivery(&self) -> DeliveryCount {
+        let n = self.delivered.fetch_add(1, Ordering::AcqRel) + 1;
+        let max = self.max.load(Ordering::Acquire);
+        if max == 0 || n < max {
+            DeliveryCount::Deliver
+        } else if n == max {
+            DeliveryCount::DeliverLast
+        } else {
+            DeliveryCount::Skip
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Marks the subscription removed; returns false if it already was.
+    pub fn close(&self) -> bool {
+        !self.closed.swap(true, Ordering::AcqRel)
+    }
+}
