@@ -1,6 +1,7 @@
 //! Starting and stopping a server: banner, listeners, pid file, readiness, shutdown.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -30,8 +31,15 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
-        if let Some(p) = &self.server.options().pid_file {
+        let opts = self.server.options();
+        if let Some(p) = &opts.pid_file {
             let _ = std::fs::remove_file(p);
+        }
+        if let Some(dir) = &opts.ports_file_dir {
+            let path = ports_file_path(dir);
+            if let Err(err) = std::fs::remove_file(&path) {
+                tracing::error!("Error cleaning up ports file {}: {err}", path.display());
+            }
         }
         tracing::info!("Server Exiting..");
     }
@@ -72,6 +80,13 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     }
     let client_addr = server.client_addr().context("client listener address")?;
     let http_addr = server.http_addr();
+    if let Some(dir) = &opts.ports_file_dir {
+        let path = ports_file_path(dir);
+        let ports = ports_json(client_addr, http_addr);
+        if let Err(err) = std::fs::write(&path, ports) {
+            tracing::error!("Error writing ports file ({}): {err}", path.display());
+        }
+    }
     tracing::info!("Server is ready");
     Ok(Running {
         server,
@@ -79,4 +94,49 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         http_addr,
         tasks,
     })
+}
+
+/// `<dir>/<executable name>_<pid>.ports`, as nats-server names it.
+fn ports_file_path(dir: &Path) -> PathBuf {
+    let exe = std::env::args()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "rnats-server".into());
+    dir.join(format!("{exe}_{}.ports", std::process::id()))
+}
+
+/// The ports file's JSON: `{"nats":["nats://h:p"],"monitoring":["http://h:p"]}`. For a
+/// wildcard listen address nats-server lists every interface; rnats lists loopback.
+fn ports_json(client: SocketAddr, http: Option<SocketAddr>) -> String {
+    let shown = |a: SocketAddr| -> String {
+        let ip = if a.ip().is_unspecified() {
+            if a.is_ipv4() {
+                "127.0.0.1".to_string()
+            } else {
+                "[::1]".to_string()
+            }
+        } else if a.is_ipv6() {
+            format!("[{}]", a.ip())
+        } else {
+            a.ip().to_string()
+        };
+        format!("{ip}:{}", a.port())
+    };
+    #[derive(serde::Serialize)]
+    struct Ports {
+        nats: Vec<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        monitoring: Vec<String>,
+    }
+    let ports = Ports {
+        nats: vec![format!("nats://{}", shown(client))],
+        monitoring: http
+            .map(|h| vec![format!("http://{}", shown(h))])
+            .unwrap_or_default(),
+    };
+    serde_json::to_string(&ports).unwrap_or_default()
 }

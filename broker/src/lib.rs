@@ -18,6 +18,7 @@ pub mod permissions;
 pub mod procstat;
 pub mod proto;
 pub mod server;
+pub mod signal_cmd;
 pub mod subject;
 pub mod sublist;
 pub mod subscription;

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use rnats_broker::cli::{Flags, USAGE};
 use rnats_broker::options::Options;
 use rnats_broker::server::info::{COMPAT_VERSION, RNATS_VERSION};
-use rnats_broker::{config, launch, logging, server};
+use std::sync::Arc;
+
+use rnats_broker::server::ReloadContext;
+use rnats_broker::{config, launch, logging, server, signal_cmd};
 
 fn main() -> ExitCode {
     let flags = match Flags::parse(std::env::args().skip(1)) {
@@ -18,6 +21,15 @@ fn main() -> ExitCode {
     if flags.show_help {
         eprint!("{USAGE}");
         return ExitCode::SUCCESS;
+    }
+    if let Some(sig) = &flags.signal {
+        return match signal_cmd::run(sig) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("nats-server: {err}");
+                ExitCode::from(1)
+            }
+        };
     }
     if flags.show_version {
         eprintln!("rnats-server: v{RNATS_VERSION} (nats-server v{COMPAT_VERSION} compatible)");
@@ -86,7 +98,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let signals = tokio::spawn(server::handle_signals(running.server.clone()));
+        let ctx = Arc::new(ReloadContext { flags, log });
+        let signals = tokio::spawn(server::handle_signals(running.server.clone(), ctx));
         running.wait().await;
         signals.abort();
         ExitCode::SUCCESS

@@ -49,7 +49,7 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
 
     shared
         .outbound
-        .push_proto(&server.client_info(cid, &addr.ip().to_string(), None));
+        .push_proto(&server.client_info(cid, &addr.ip().to_string(), None, false));
     shared.outbound.wake();
     let writer = tokio::spawn(writer::run(shared.clone(), wr, opts.write_deadline));
 
@@ -87,6 +87,10 @@ struct Conn {
     first_pong_sent: bool,
     auth_required: bool,
     perms: Option<Arc<Permissions>>,
+    /// The `perms_generation` of the shared state that `perms` was copied at.
+    perms_gen: u64,
+    /// The server's options generation the parser limits were taken from.
+    options_gen: u64,
     pings_out: u32,
     /// Last time the client sent messages, subscriptions or a PING (`lastIn`).
     last_in: Instant,
@@ -107,6 +111,7 @@ impl Conn {
             max_payload: o.max_payload,
         });
         let auth_required = o.auth_required();
+        let options_gen = server.options_generation();
         parser.set_require_connect(auth_required && o.no_auth_user.is_none());
         Conn {
             publisher: Publisher::new(shared.clone()),
@@ -118,6 +123,8 @@ impl Conn {
             first_pong_sent: false,
             auth_required,
             perms: None,
+            perms_gen: 0,
+            options_gen,
             pings_out: 0,
             last_in: Instant::now(),
             activity: false,
@@ -149,6 +156,7 @@ impl Conn {
                         return;
                     }
                     Ok(n) => {
+                        self.refresh_limits();
                         if n >= want && want < READ_BUF_MAX {
                             want *= 2;
                         }
@@ -334,8 +342,10 @@ impl Conn {
                     self.shared.cid,
                     &self.shared.addr.ip().to_string(),
                     Some(&self.shared.account().name),
+                    false,
                 );
                 self.shared.outbound.push_proto(&info);
+                self.shared.set_async_info();
             }
         }
     }
@@ -362,7 +372,9 @@ impl Conn {
         let server_opts = self.server.options();
         match auth::authenticate(&server_opts, &self.opts) {
             Some(identity) => {
-                self.perms = identity.permissions;
+                self.shared.set_permissions(identity.permissions);
+                self.shared.set_credentials(self.opts.clone());
+                self.refresh_permissions();
                 self.shared.meta.write().user = identity.user;
             }
             None => {
@@ -401,7 +413,30 @@ impl Conn {
         true
     }
 
+    /// Takes the parser limits from the options again after a reload.
+    fn refresh_limits(&mut self) {
+        let generation = self.server.options_generation();
+        if generation != self.options_gen {
+            self.options_gen = generation;
+            let o = self.server.options();
+            self.parser.set_limits(ParserLimits {
+                max_control_line: o.max_control_line,
+                max_payload: o.max_payload,
+            });
+        }
+    }
+
+    /// Copies the connection's permissions if a reload replaced them (one atomic load).
+    fn refresh_permissions(&mut self) {
+        let generation = self.shared.perms_generation();
+        if generation != self.perms_gen {
+            self.perms_gen = generation;
+            self.perms = self.shared.permissions();
+        }
+    }
+
     fn subscribe(&mut self, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
+        self.refresh_permissions();
         if let Some(perms) = &self.perms
             && !perms.can_subscribe(&subject, queue.as_deref())
         {
@@ -466,6 +501,7 @@ impl Conn {
     }
 
     fn publish(&mut self, subject: Bytes, reply: Option<Bytes>, header_len: usize, msg: Bytes) {
+        self.refresh_permissions();
         self.shared.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
         self.shared
             .stats

@@ -20,8 +20,10 @@ pub use conn::serve;
 use outbound::{CloseMode, Outbound};
 
 use crate::account::Account;
+use crate::permissions::Permissions;
 use crate::server::Server;
 use crate::subscription::Subscription;
+use connect::ConnectOptions;
 
 /// Why a connection closed (nats-server's `ClosedState` names, as `/connz` reports them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +76,7 @@ impl CloseReason {
             CloseReason::SlowConsumerPendingBytes
             | CloseReason::SlowConsumerWriteDeadline
             | CloseReason::WriteError
-            | CloseReason::ReadError
-            | CloseReason::ServerShutdown => CloseMode::Abort,
+            | CloseReason::ReadError => CloseMode::Abort,
             _ => CloseMode::Flush,
         }
     }
@@ -118,6 +119,13 @@ pub struct ClientShared {
     pub stats: ClientStats,
     pub meta: RwLock<ClientMeta>,
     close_reason: Mutex<Option<CloseReason>>,
+    /// Set once the client may get asynchronous INFO (protocol >= 1, first PONG sent).
+    async_info: AtomicBool,
+    /// The credentials of the last accepted CONNECT, re-checked when the config reloads.
+    credentials: Mutex<Option<ConnectOptions>>,
+    /// Permissions in force; replaced on reload. The reader notices via `perms_gen`.
+    perms: Mutex<Option<Arc<Permissions>>>,
+    perms_gen: AtomicU64,
     server: std::sync::Weak<Server>,
     pub start: chrono::DateTime<chrono::Utc>,
 }
@@ -136,6 +144,10 @@ impl ClientShared {
             stats: ClientStats::default(),
             meta: RwLock::new(ClientMeta::default()),
             close_reason: Mutex::new(None),
+            async_info: AtomicBool::new(false),
+            credentials: Mutex::new(None),
+            perms: Mutex::new(None),
+            perms_gen: AtomicU64::new(0),
             server: Arc::downgrade(server),
             start: chrono::Utc::now(),
         }
@@ -214,6 +226,37 @@ impl ClientShared {
             self.abort.cancel();
         }
         self.cancel.cancel();
+    }
+
+    pub fn async_info(&self) -> bool {
+        self.async_info.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_async_info(&self) {
+        self.async_info.store(true, Ordering::Relaxed);
+    }
+
+    /// The credentials of the accepted CONNECT (none before CONNECT).
+    pub fn credentials(&self) -> Option<ConnectOptions> {
+        self.credentials.lock().clone()
+    }
+
+    pub(crate) fn set_credentials(&self, c: ConnectOptions) {
+        *self.credentials.lock() = Some(c);
+    }
+
+    /// Installs new permissions (CONNECT or reload); the reader picks them up.
+    pub fn set_permissions(&self, perms: Option<Arc<Permissions>>) {
+        *self.perms.lock() = perms;
+        self.perms_gen.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn permissions(&self) -> Option<Arc<Permissions>> {
+        self.perms.lock().clone()
+    }
+
+    pub(crate) fn perms_generation(&self) -> u64 {
+        self.perms_gen.load(Ordering::Acquire)
     }
 
     /// Called by the writer after a successful flush.

@@ -1,6 +1,8 @@
 //! The server: identity, options, accounts, the client registry, listeners and shutdown.
 
 pub mod info;
+mod lame_duck;
+mod reload;
 mod signals;
 pub mod stats;
 
@@ -17,6 +19,8 @@ use crate::account::{Account, GLOBAL_ACCOUNT};
 use crate::client::{self, ClientShared, CloseReason};
 use crate::options::Options;
 use info::{CLIENT_PROTO, COMPAT_VERSION, Info, JS_API_LEVEL, RNATS_VERSION};
+pub use lame_duck::lame_duck;
+pub use reload::{ReloadContext, reload};
 pub use signals::handle_signals;
 use stats::ServerStats;
 
@@ -41,7 +45,11 @@ pub struct Server {
     http_addr: RwLock<Option<SocketAddr>>,
     /// Fired to stop accepting and close everything.
     pub shutdown: CancellationToken,
+    /// Fired to close the client listener (lame duck mode, shutdown).
+    stop_accepting: CancellationToken,
     lame_duck: AtomicBool,
+    /// Bumped whenever the options are replaced, so connections re-read their limits.
+    options_gen: AtomicU64,
 }
 
 impl Server {
@@ -65,7 +73,9 @@ impl Server {
             client_addr: RwLock::new(None),
             http_addr: RwLock::new(None),
             shutdown: CancellationToken::new(),
+            stop_accepting: CancellationToken::new(),
             lame_duck: AtomicBool::new(false),
+            options_gen: AtomicU64::new(0),
         })
     }
 
@@ -81,6 +91,12 @@ impl Server {
         }
         *self.opts.write() = Arc::new(opts);
         *self.config_load_time.write() = chrono::Utc::now();
+        self.options_gen.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever the options are replaced.
+    pub fn options_generation(&self) -> u64 {
+        self.options_gen.load(Ordering::Acquire)
     }
 
     pub fn global_account(&self) -> Arc<Account> {
@@ -133,7 +149,13 @@ impl Server {
 
     /// The INFO line for a client: the first one (no account) or the one answering the first
     /// PING (`connect_info`, with the account the client is bound to).
-    pub fn client_info(&self, cid: u64, client_ip: &str, account: Option<&str>) -> Vec<u8> {
+    pub fn client_info(
+        &self,
+        cid: u64,
+        client_ip: &str,
+        account: Option<&str>,
+        ldm: bool,
+    ) -> Vec<u8> {
         let opts = self.options();
         let port = self.client_addr().map(|a| a.port()).unwrap_or(0);
         let info = Info {
@@ -150,7 +172,7 @@ impl Server {
             max_payload: opts.max_payload,
             client_id: cid,
             client_ip,
-            ldm: self.is_lame_duck(),
+            ldm,
             connect_info: account.is_some(),
             remote_account: account.unwrap_or(""),
             acc_is_sys: false,
@@ -183,6 +205,7 @@ impl Server {
         loop {
             let accepted = tokio::select! {
                 _ = self.shutdown.cancelled() => return,
+                _ = self.stop_accepting.cancelled() => return,
                 r = listener.accept() => r,
             };
             match accepted {
@@ -198,6 +221,15 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// Enters lame duck mode; false when it already started (or the server is stopping).
+    pub(crate) fn begin_lame_duck(&self) -> bool {
+        if self.shutdown.is_cancelled() || self.lame_duck.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.stop_accepting.cancel();
+        true
     }
 
     /// Stops accepting and closes every client.

@@ -1,0 +1,297 @@
+//! Process-level behaviour of `rnats-server` as nats-server has it: the ports file, signals
+//! (TERM, INT, HUP reload, USR1 log reopen, USR2 lame duck) and `--signal`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::process::{ServerProcess, TempDir, reference_bin, rnats_bin, spawn};
+
+const T: Duration = Duration::from_secs(10);
+
+/// A raw client: reads until `needle` appears in what it received (or EOF / deadline).
+struct Raw {
+    s: TcpStream,
+    got: Vec<u8>,
+}
+
+impl Raw {
+    fn connect(port: u16) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        let mut r = Raw { s, got: Vec::new() };
+        assert!(r.wait_for("INFO ", T), "INFO on connect");
+        r
+    }
+
+    /// CONNECT (protocol 1) with credentials, then PING; waits for PONG and the INFO after it.
+    fn handshake(&mut self, user: &str, pass: &str) {
+        let line = format!(
+            "CONNECT {{\"verbose\":false,\"protocol\":1,\"user\":\"{user}\",\"pass\":\"{pass}\"}}\r\nPING\r\n"
+        );
+        self.send(&line);
+        assert!(
+            self.wait_for("PONG\r\nINFO ", T),
+            "handshake: {}",
+            self.text()
+        );
+    }
+
+    fn send(&mut self, data: &str) {
+        self.s.write_all(data.as_bytes()).expect("write");
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.got).into_owned()
+    }
+
+    /// Reads until `needle` is in the transcript; false at EOF or the deadline.
+    fn wait_for(&mut self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut buf = [0u8; 4096];
+        loop {
+            if self.text().contains(needle) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            match self.s.read(&mut buf) {
+                Ok(0) => return self.text().contains(needle),
+                Ok(n) => self.got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return self.text().contains(needle),
+            }
+        }
+    }
+
+    /// Reads until the server closes the connection.
+    fn wait_closed(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut buf = [0u8; 4096];
+        while Instant::now() < deadline {
+            match self.s.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(n) => self.got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+
+    /// A PING answered with PONG proves the connection is alive.
+    fn alive(&mut self) -> bool {
+        let before = self.text().matches("PONG").count();
+        self.send("PING\r\n");
+        let deadline = Instant::now() + T;
+        while Instant::now() < deadline {
+            if self.text().matches("PONG").count() > before {
+                return true;
+            }
+            if !self.wait_for("\n", Duration::from_millis(100)) && self.wait_closed(Duration::ZERO)
+            {
+                return false;
+            }
+            let mut buf = [0u8; 4096];
+            match self.s.read(&mut buf) {
+                Ok(0) => return false,
+                Ok(n) => self.got.extend_from_slice(&buf[..n]),
+                Err(_) => {}
+            }
+        }
+        false
+    }
+}
+
+fn ports_file_shape(p: &ServerProcess) -> Vec<String> {
+    let text = std::fs::read_to_string(&p.ports_file).expect("ports file");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("ports JSON");
+    let obj = v.as_object().expect("object");
+    obj.iter()
+        .map(|(k, v)| {
+            let url = v[0].as_str().unwrap_or_default();
+            format!("{k}={}", url.split("//").next().unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn ports_file_matches_reference_and_is_removed_on_exit() {
+    let mut ours = spawn(&rnats_bin(), &[]);
+    let theirs = spawn(&reference_bin(), &[]);
+    assert_eq!(ports_file_shape(&ours), ports_file_shape(&theirs));
+    let name = ours
+        .ports_file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(name, format!("rnats-server_{}.ports", ours.pid()));
+    Raw::connect(ours.client_port);
+    ours.signal("TERM");
+    let status = ours.wait_exit(T).expect("exits on SIGTERM");
+    assert!(status.success(), "{status}");
+    assert!(!ours.ports_file.exists(), "ports file removed");
+}
+
+#[test]
+fn sigint_stops_the_server() {
+    let mut s = spawn(&rnats_bin(), &[]);
+    s.signal("INT");
+    assert!(s.wait_exit(T).expect("exits on SIGINT").success());
+    assert!(s.log().contains("Server Exiting.."), "{}", s.log());
+}
+
+fn write_users(path: &std::path::Path, b_pass: &str) {
+    let conf = format!(
+        "authorization {{\n  users = [\n    {{ user: a, password: pa }}\n    {{ user: b, password: {b_pass} }}\n  ]\n}}\n"
+    );
+    std::fs::write(path, conf).expect("write config");
+}
+
+#[test]
+fn reload_changing_a_password_cuts_only_that_user() {
+    let dir = TempDir::new("reload");
+    let conf = dir.path().join("users.conf");
+    write_users(&conf, "pb");
+    let conf_s = conf.display().to_string();
+    let s = spawn(&rnats_bin(), &["-c", &conf_s]);
+    let mut a = Raw::connect(s.client_port);
+    a.handshake("a", "pa");
+    let mut b = Raw::connect(s.client_port);
+    b.handshake("b", "pb");
+
+    write_users(&conf, "changed");
+    s.signal("HUP");
+    assert!(
+        s.wait_log("Reloaded server configuration", T),
+        "{}",
+        s.log()
+    );
+    assert!(b.wait_closed(T), "b is cut");
+    assert!(
+        b.text().contains("-ERR 'Authorization Violation'"),
+        "{}",
+        b.text()
+    );
+    assert!(a.alive(), "a stays connected");
+    // The new password works, the old one does not.
+    let mut b2 = Raw::connect(s.client_port);
+    b2.handshake("b", "changed");
+    let mut b3 = Raw::connect(s.client_port);
+    b3.send("CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"pb\"}\r\nPING\r\n");
+    assert!(b3.wait_closed(T));
+    assert!(b3.text().contains("-ERR 'Authorization Violation'"));
+}
+
+#[test]
+fn reload_errors_keep_the_old_config() {
+    let dir = TempDir::new("reload-bad");
+    let conf = dir.path().join("bad.conf");
+    std::fs::write(&conf, "max_payload: 1024\n").expect("write");
+    let conf_s = conf.display().to_string();
+    let s = spawn(&rnats_bin(), &["-c", &conf_s]);
+    std::fs::write(&conf, "max_payload: 1024\nnot_a_field: 1\n").expect("write");
+    s.signal("HUP");
+    assert!(
+        s.wait_log("Failed to reload server configuration", T),
+        "{}",
+        s.log()
+    );
+    assert!(
+        s.log().contains("unknown field \"not_a_field\""),
+        "{}",
+        s.log()
+    );
+    let mut c = Raw::connect(s.client_port);
+    assert!(c.text().contains("\"max_payload\":1024"), "{}", c.text());
+    assert!(c.alive());
+}
+
+#[test]
+fn sigusr1_reopens_the_log_file() {
+    let s = spawn(&rnats_bin(), &[]);
+    let rotated = s.dir.path().join("server.log.1");
+    std::fs::rename(s.log_path(), &rotated).expect("rotate");
+    s.signal("USR1");
+    assert!(
+        s.wait_log("File log re-opened", T),
+        "new log file gets lines"
+    );
+    let old = std::fs::read_to_string(&rotated).expect("rotated log");
+    assert!(old.contains("Server is ready"));
+}
+
+#[test]
+fn lame_duck_informs_clients_ignores_term_then_closes_them() {
+    let dir = TempDir::new("ldm");
+    let conf = dir.path().join("ldm.conf");
+    std::fs::write(
+        &conf,
+        "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n",
+    )
+    .expect("write");
+    let conf_s = conf.display().to_string();
+    let mut s = spawn(&rnats_bin(), &["-c", &conf_s]);
+    let mut c = Raw::connect(s.client_port);
+    c.handshake("", "");
+    let started = Instant::now();
+    s.signal("USR2");
+    assert!(c.wait_for("\"ldm\":true", T), "INFO with ldm: {}", c.text());
+    assert!(s.wait_log("Entering lame duck mode, stop accepting new clients", T));
+    assert!(
+        TcpStream::connect(("127.0.0.1", s.client_port)).is_err(),
+        "no new clients accepted"
+    );
+    s.signal("TERM");
+    assert!(c.alive(), "SIGTERM is ignored during lame duck");
+    assert!(c.wait_closed(T), "client closed after the grace period");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "grace period respected"
+    );
+    let status = s.wait_exit(T).expect("server exits after lame duck");
+    assert!(status.success());
+}
+
+#[test]
+fn signal_flag_reaches_the_server_through_its_pid_file() {
+    let dir = TempDir::new("sigflag");
+    let pid_file = dir.path().join("rnats.pid");
+    let pid_s = pid_file.display().to_string();
+    let conf = dir.path().join("empty.conf");
+    std::fs::write(&conf, "max_payload: 2048\n").expect("write");
+    let conf_s = conf.display().to_string();
+    let mut s = spawn(&rnats_bin(), &["-c", &conf_s, "-P", &pid_s]);
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).expect("pid file").trim(),
+        s.pid().to_string()
+    );
+    let run = |cmd: &str| {
+        std::process::Command::new(rnats_bin())
+            .arg("--signal")
+            .arg(format!("{cmd}={pid_s}"))
+            .status()
+            .expect("signal command runs")
+    };
+    assert!(run("reload").success());
+    assert!(
+        s.wait_log("Reloaded server configuration", T),
+        "{}",
+        s.log()
+    );
+    assert!(run("quit").success());
+    assert!(s.wait_exit(T).expect("quit stops it").success());
+    let bad = std::process::Command::new(rnats_bin())
+        .args(["--signal", "bogus=1"])
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown signal \"bogus\""));
+}
