@@ -64,6 +64,7 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         conn.run(rd).await;
     }
 
+    server.closed.record(&shared);
     shared.remove_all_subs();
     server.unregister_client(&shared);
     let _ = writer.await;
@@ -169,6 +170,7 @@ impl Conn {
                         if self.activity {
                             self.activity = false;
                             self.last_in = Instant::now();
+                            self.shared.activity.touch();
                         }
                         if self.rearm_ping {
                             self.rearm_ping = false;
@@ -218,6 +220,7 @@ impl Conn {
         }
         self.pings_out += 1;
         self.rtt_start = Some(Instant::now());
+        self.shared.activity.ping_sent();
         self.shared.outbound.push_proto(b"PING\r\n");
         self.shared.outbound.wake();
         true
@@ -293,6 +296,7 @@ impl Conn {
             }
             ClientOp::Pong => {
                 self.pings_out = 0;
+                self.shared.activity.pong_received();
                 true
             }
             ClientOp::Connect(json) => self.connect(&json),
@@ -360,6 +364,7 @@ impl Conn {
             }
         };
         self.opts = opts;
+        self.shared.activity.connected(self.shared.start);
         self.connected = true;
         self.rearm_ping = true;
         let headers = self.opts.headers;

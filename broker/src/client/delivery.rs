@@ -68,6 +68,13 @@ impl Publisher {
         if self.self_dirty.replace(false) {
             self.me.outbound.wake();
         }
+        if !self.touched.is_empty() {
+            // Delivery is activity of the receiving connection (`/connz` `last_activity`).
+            let now = crate::monitor::activity::Activity::now();
+            for t in &self.touched {
+                t.activity.touch_at(now);
+            }
+        }
         for t in self.touched.drain(..) {
             t.outbound.wake();
         }

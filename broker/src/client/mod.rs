@@ -128,6 +128,8 @@ pub struct ClientShared {
     perms_gen: AtomicU64,
     server: std::sync::Weak<Server>,
     pub start: chrono::DateTime<chrono::Utc>,
+    /// Last activity and RTT, for `/connz`.
+    pub activity: crate::monitor::activity::Activity,
 }
 
 impl ClientShared {
@@ -150,6 +152,7 @@ impl ClientShared {
             perms_gen: AtomicU64::new(0),
             server: Arc::downgrade(server),
             start: chrono::Utc::now(),
+            activity: Default::default(),
         }
     }
 

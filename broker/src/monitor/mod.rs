@@ -1,5 +1,17 @@
-//! Monitoring HTTP server (port 8222): `/healthz` and `/varz` as nats-server serves them.
+//! Monitoring HTTP server (port 8222): nats-server's endpoints (`/varz`, `/connz`, `/subsz`,
+//! `/routez`, `/accountz`, `/healthz`) with its fields, options and errors, and Prometheus
+//! `/metrics`.
 
+mod accountz;
+pub mod activity;
+pub mod closed;
+mod connz;
+mod gofmt;
+mod healthz;
+mod metrics;
+mod query;
+mod routez;
+mod subsz;
 mod varz;
 
 use std::collections::BTreeMap;
@@ -9,7 +21,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::any;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 
@@ -26,6 +38,10 @@ pub struct Monitor {
 impl Monitor {
     fn count(&self, path: &'static str) {
         *self.requests.lock().entry(path).or_insert(0) += 1;
+    }
+
+    fn request_stats(&self) -> BTreeMap<&'static str, u64> {
+        self.requests.lock().clone()
     }
 }
 
@@ -45,9 +61,16 @@ pub async fn start(server: Arc<Server>) -> std::io::Result<Option<tokio::task::J
         requests: Arc::default(),
     };
     let app = Router::new()
-        .route("/", get(root))
-        .route("/healthz", get(healthz))
-        .route("/varz", get(varz::varz))
+        .route("/", any(root))
+        .route("/varz", any(varz::handler))
+        .route("/connz", any(connz::handler))
+        .route("/subsz", any(subsz::handler))
+        .route("/subscriptionsz", any(subsz::handler))
+        .route("/routez", any(routez::handler))
+        .route("/accountz", any(accountz::handler))
+        .route("/healthz", any(healthz::handler))
+        .route("/metrics", any(metrics::handler))
+        .fallback(not_found)
         .with_state(state);
     let shutdown = server.shutdown.clone();
     Ok(Some(tokio::spawn(async move {
@@ -57,14 +80,20 @@ pub async fn start(server: Arc<Server>) -> std::io::Result<Option<tokio::task::J
     })))
 }
 
-/// JSON body with nats-server's headers (indented, as the reference serves it).
+/// JSON body as nats-server serves it: indented with two spaces, HTML characters escaped,
+/// `Content-Type: application/json` and `Access-Control-Allow-Origin: *`.
 pub(crate) fn json_response<T: serde::Serialize>(value: &T) -> Response {
     match serde_json::to_vec_pretty(value) {
         Ok(body) => {
-            let mut resp = (StatusCode::OK, body).into_response();
-            resp.headers_mut().insert(
+            let mut resp = (StatusCode::OK, gofmt::escape_html(body)).into_response();
+            let h = resp.headers_mut();
+            h.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
             );
             resp
         }
@@ -72,18 +101,39 @@ pub(crate) fn json_response<T: serde::Serialize>(value: &T) -> Response {
     }
 }
 
-async fn root(State(m): State<Monitor>) -> Response {
-    m.count("/");
-    let body =
-        "<html><body><a href=\"/varz\">varz</a><br/><a href=\"/healthz\">healthz</a></body></html>";
-    ([(header::CONTENT_TYPE, "text/html")], body).into_response()
+/// Go's `http.NotFound`.
+async fn not_found() -> Response {
+    let mut resp = (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
-async fn healthz(State(m): State<Monitor>) -> Response {
-    m.count("/healthz");
-    #[derive(serde::Serialize)]
-    struct Health {
-        status: &'static str,
+/// Links to the endpoints, as the reference's index page.
+async fn root(State(m): State<Monitor>) -> Response {
+    m.count("/");
+    let links = [
+        ("varz", "General"),
+        ("connz", "Connections"),
+        ("accountz", "Accounts"),
+        ("subsz", "Subscriptions"),
+        ("routez", "Routes"),
+        ("healthz", "Health Probe"),
+        ("metrics", "Prometheus Metrics"),
+    ];
+    let mut body = String::from("<html lang=\"en\">\n<body>\n");
+    for (path, title) in links {
+        body.push_str(&format!(
+            "  <a href=./{path}>{title}<span class=\"endpoint\"> /{path}</span></a><br/>\n"
+        ));
     }
-    json_response(&Health { status: "ok" })
+    body.push_str("</body>\n</html>");
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }

@@ -1,67 +1,154 @@
-//! `/varz`: server identity, limits and counters, in nats-server's field order.
+//! `/varz`: server identity, limits and counters, with nats-server 2.15's fields, order,
+//! units and types. What rnats does not have yet (clustering, gateways, leaf nodes, MQTT,
+//! websockets, JetStream, TLS) has the reference's empty shape; `rnats_version` is extra.
+
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::gofmt::{self, ser_f64, ser_time};
 use super::{Monitor, json_response};
 use crate::server::info::{CLIENT_PROTO, COMPAT_VERSION, RNATS_VERSION};
 use crate::server::stats::ServerStats;
-use crate::server::{GIT_COMMIT, TOOLCHAIN};
+use crate::server::{GIT_COMMIT, Server, TOOLCHAIN};
 
-#[derive(Serialize)]
-struct Varz {
-    server_id: String,
-    server_name: String,
-    version: &'static str,
-    proto: i32,
-    git_commit: &'static str,
-    go: &'static str,
-    host: String,
-    port: u16,
-    max_connections: usize,
-    ping_interval: u128,
-    ping_max: u32,
-    http_host: String,
-    http_port: u16,
-    http_base_path: &'static str,
-    https_port: u16,
-    auth_timeout: f64,
-    max_control_line: usize,
-    max_payload: usize,
-    max_pending: usize,
-    tls_timeout: f64,
-    write_deadline: u128,
-    start: String,
-    now: String,
-    uptime: String,
-    mem: u64,
-    cores: usize,
-    cpu: f64,
-    connections: usize,
-    total_connections: u64,
-    routes: u64,
-    remotes: u64,
-    leafnodes: u64,
-    in_msgs: u64,
-    in_bytes: u64,
-    out_msgs: u64,
-    out_bytes: u64,
-    slow_consumers: u64,
-    stale_connections: u64,
-    subscriptions: usize,
-    http_req_stats: std::collections::BTreeMap<&'static str, u64>,
-    config_load_time: String,
-    rnats_version: &'static str,
+/// An options block rnats does not implement yet: `{}` as the reference prints it unset.
+#[derive(Debug, Default, Serialize)]
+pub struct Empty {}
+
+/// Counts per connection kind (`SlowConsumersStats`, `StaleConnectionStats`).
+#[derive(Debug, Default, Serialize)]
+pub struct KindStats {
+    pub clients: u64,
+    pub routes: u64,
+    pub gateways: u64,
+    pub leafs: u64,
 }
 
-pub(super) async fn varz(State(m): State<Monitor>) -> Response {
-    m.count("/varz");
-    let s = &m.server;
+/// Disk I/O semaphore contention (`DiskIOWaitStats`); zero without JetStream.
+#[derive(Debug, Default, Serialize)]
+pub struct DiskIoWaitStats {
+    pub waiters: i64,
+    pub waits: u64,
+    pub wait_time: u64,
+    pub max_wait_time: u64,
+}
+
+/// JetStream feature flags the reference reports by default (`feature_flags`).
+const FEATURE_FLAGS: [(&str, bool); 4] = [
+    ("js_ack_fc_v2", false),
+    ("js_api_reply_v2", false),
+    ("js_raft_delete_range", true),
+    ("js_snapshot_sources", false),
+];
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+
+/// The `/varz` answer (`Varz`); omitted-when-empty fields follow the reference's tags.
+#[derive(Debug, Serialize)]
+pub struct Varz {
+    pub server_id: String,
+    pub server_name: String,
+    pub version: &'static str,
+    pub proto: i32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub git_commit: &'static str,
+    pub go: &'static str,
+    pub host: String,
+    pub port: u16,
+    #[serde(skip_serializing_if = "is_false")]
+    pub auth_required: bool,
+    pub max_connections: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_subscriptions: usize,
+    /// Nanoseconds.
+    pub ping_interval: u64,
+    pub ping_max: u32,
+    pub http_host: String,
+    pub http_port: u16,
+    pub http_base_path: &'static str,
+    pub https_port: u16,
+    /// Seconds.
+    #[serde(serialize_with = "ser_f64")]
+    pub auth_timeout: f64,
+    pub max_control_line: usize,
+    pub max_payload: usize,
+    pub max_pending: usize,
+    pub cluster: Empty,
+    pub gateway: Empty,
+    pub leaf: Empty,
+    pub mqtt: Empty,
+    pub websocket: Empty,
+    pub jetstream: Empty,
+    /// Seconds.
+    #[serde(serialize_with = "ser_f64")]
+    pub tls_timeout: f64,
+    /// Nanoseconds.
+    pub write_deadline: u64,
+    #[serde(serialize_with = "ser_time")]
+    pub start: DateTime<Utc>,
+    #[serde(serialize_with = "ser_time")]
+    pub now: DateTime<Utc>,
+    pub uptime: String,
+    pub mem: u64,
+    pub cores: usize,
+    pub gomaxprocs: usize,
+    #[serde(serialize_with = "ser_f64")]
+    pub cpu: f64,
+    pub connections: usize,
+    pub total_connections: u64,
+    pub routes: u64,
+    pub remotes: u64,
+    pub leafnodes: u64,
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub in_client_msgs: u64,
+    pub in_client_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+    pub out_client_msgs: u64,
+    pub out_client_bytes: u64,
+    pub slow_consumers: u64,
+    pub stale_connections: u64,
+    pub stalled_clients: u64,
+    pub subscriptions: u64,
+    pub http_req_stats: BTreeMap<&'static str, u64>,
+    #[serde(serialize_with = "ser_time")]
+    pub config_load_time: DateTime<Utc>,
+    pub config_digest: String,
+    pub feature_flags: BTreeMap<&'static str, bool>,
+    pub slow_consumer_stats: KindStats,
+    pub stale_connection_stats: KindStats,
+    pub disk_io_wait_stats: DiskIoWaitStats,
+    pub rnats_version: &'static str,
+}
+
+/// Builds `/varz` from the server's state and the monitor's request counts.
+pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
     let o = s.options();
-    let now = chrono::Utc::now();
-    let http = s.http_addr();
-    let v = Varz {
+    let now = Utc::now();
+    let get = ServerStats::get;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let subscriptions = [s.global_account()]
+        .iter()
+        .map(|a| a.sublist.count() as u64)
+        .sum();
+    let (in_msgs, in_bytes) = (get(&s.stats.in_msgs), get(&s.stats.in_bytes));
+    let (out_msgs, out_bytes) = (get(&s.stats.out_msgs), get(&s.stats.out_bytes));
+    let slow = get(&s.stats.slow_consumers);
+    let stale = get(&s.stats.stale_connections);
+    Varz {
         server_id: s.id.clone(),
         server_name: s.name.clone(),
         version: COMPAT_VERSION,
@@ -70,90 +157,73 @@ pub(super) async fn varz(State(m): State<Monitor>) -> Response {
         go: TOOLCHAIN,
         host: o.host.clone(),
         port: s.client_addr().map(|a| a.port()).unwrap_or(0),
+        auth_required: o.auth_required() && o.no_auth_user.is_none(),
         max_connections: o.max_connections,
-        ping_interval: o.ping_interval.as_nanos(),
+        max_subscriptions: o.max_subscriptions,
+        ping_interval: nanos(o.ping_interval),
         ping_max: o.ping_max,
         http_host: o.http_host.clone().unwrap_or_else(|| o.host.clone()),
-        http_port: http.map(|a| a.port()).unwrap_or(0),
+        http_port: s.http_addr().map(|a| a.port()).unwrap_or(0),
         http_base_path: "",
         https_port: 0,
         auth_timeout: o.auth_timeout.as_secs_f64(),
         max_control_line: o.max_control_line,
         max_payload: o.max_payload,
         max_pending: o.max_pending,
+        cluster: Empty {},
+        gateway: Empty {},
+        leaf: Empty {},
+        mqtt: Empty {},
+        websocket: Empty {},
+        jetstream: Empty {},
         tls_timeout: 2.0,
-        write_deadline: o.write_deadline.as_nanos(),
-        start: rfc3339(s.start),
-        now: rfc3339(now),
-        uptime: uptime(now - s.start),
+        write_deadline: nanos(o.write_deadline),
+        start: s.start,
+        now,
+        uptime: gofmt::uptime(now - s.start),
         mem: crate::procstat::rss_bytes().unwrap_or(0),
-        cores: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        cores,
+        gomaxprocs: cores,
         cpu: crate::procstat::cpu_percent(s.start, now).unwrap_or(0.0),
         connections: s.num_clients(),
-        total_connections: ServerStats::get(&s.stats.total_connections),
+        total_connections: get(&s.stats.total_connections),
         routes: 0,
         remotes: 0,
         leafnodes: 0,
-        in_msgs: ServerStats::get(&s.stats.in_msgs),
-        in_bytes: ServerStats::get(&s.stats.in_bytes),
-        out_msgs: ServerStats::get(&s.stats.out_msgs),
-        out_bytes: ServerStats::get(&s.stats.out_bytes),
-        slow_consumers: ServerStats::get(&s.stats.slow_consumers),
-        stale_connections: ServerStats::get(&s.stats.stale_connections),
-        subscriptions: s.global_account().sublist.count(),
-        http_req_stats: m.requests.lock().clone(),
-        config_load_time: rfc3339(*s.config_load_time.read()),
+        in_msgs,
+        in_bytes,
+        in_client_msgs: in_msgs,
+        in_client_bytes: in_bytes,
+        out_msgs,
+        out_bytes,
+        out_client_msgs: out_msgs,
+        out_client_bytes: out_bytes,
+        slow_consumers: slow,
+        stale_connections: stale,
+        stalled_clients: 0,
+        subscriptions,
+        http_req_stats,
+        config_load_time: *s.config_load_time.read(),
+        config_digest: String::new(),
+        feature_flags: FEATURE_FLAGS.into_iter().collect(),
+        slow_consumer_stats: KindStats {
+            clients: slow,
+            ..KindStats::default()
+        },
+        stale_connection_stats: KindStats {
+            clients: stale,
+            ..KindStats::default()
+        },
+        disk_io_wait_stats: DiskIoWaitStats::default(),
         rnats_version: RNATS_VERSION,
-    };
-    json_response(&v)
+    }
 }
 
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Uptime as nats-server prints it: `1y2d3h4m5s`, leading zero units omitted.
-fn uptime(d: chrono::TimeDelta) -> String {
-    let mut secs = d.num_seconds().max(0);
-    let years = secs / (365 * 86400);
-    secs %= 365 * 86400;
-    let days = secs / 86400;
-    secs %= 86400;
-    let hours = secs / 3600;
-    secs %= 3600;
-    let mins = secs / 60;
-    secs %= 60;
-    let mut out = String::new();
-    if years > 0 {
-        out.push_str(&format!("{years}y"));
-    }
-    if days > 0 || !out.is_empty() {
-        out.push_str(&format!("{days}d"));
-    }
-    if hours > 0 || !out.is_empty() {
-        out.push_str(&format!("{hours}h"));
-    }
-    if mins > 0 || !out.is_empty() {
-        out.push_str(&format!("{mins}m"));
-    }
-    out.push_str(&format!("{secs}s"));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::uptime;
-
-    #[test]
-    fn uptime_format() {
-        assert_eq!(uptime(chrono::TimeDelta::seconds(1)), "1s");
-        assert_eq!(uptime(chrono::TimeDelta::seconds(61)), "1m1s");
-        assert_eq!(uptime(chrono::TimeDelta::seconds(3600)), "1h0m0s");
-        assert_eq!(
-            uptime(chrono::TimeDelta::seconds(86400 * 2 + 5)),
-            "2d0h0m5s"
-        );
-    }
+pub(super) async fn handler(State(m): State<Monitor>) -> Response {
+    m.count("/varz");
+    json_response(&varz(&m.server, m.request_stats()))
 }

@@ -48,6 +48,8 @@ pub struct Server {
     /// Fired to close the client listener (lame duck mode, shutdown).
     stop_accepting: CancellationToken,
     lame_duck: AtomicBool,
+    /// Recently closed connections and close counters, for `/connz` and `/metrics`.
+    pub closed: crate::monitor::closed::ClosedClients,
     /// Bumped whenever the options are replaced, so connections re-read their limits.
     options_gen: AtomicU64,
 }
@@ -75,6 +77,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             stop_accepting: CancellationToken::new(),
             lame_duck: AtomicBool::new(false),
+            closed: Default::default(),
             options_gen: AtomicU64::new(0),
         })
     }

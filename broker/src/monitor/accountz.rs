@@ -1,0 +1,88 @@
+//! `/accountz`: the account list (`$G` only until accounts are configurable) and, with
+//! `acc=<name>`, one account's details in the reference's shape.
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::gofmt::ser_time;
+use super::query::{Query, bad_request};
+use super::subsz::StatsJson;
+use super::{Monitor, json_response};
+use crate::server::Server;
+
+/// One account's details (`AccountInfo`), fields rnats has.
+#[derive(Debug, Serialize)]
+pub struct AccountInfo {
+    pub account_name: String,
+    #[serde(serialize_with = "ser_time")]
+    pub update_time: DateTime<Utc>,
+    pub expired: bool,
+    pub complete: bool,
+    pub jetstream_enabled: bool,
+    pub leafnode_connections: usize,
+    pub client_connections: usize,
+    pub subscriptions: u64,
+    pub name_tag: String,
+    pub sublist_stats: StatsJson,
+}
+
+/// The `/accountz` answer.
+#[derive(Debug, Serialize)]
+pub struct Accountz {
+    pub server_id: String,
+    #[serde(serialize_with = "ser_time")]
+    pub now: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_detail: Option<AccountInfo>,
+}
+
+/// Builds `/accountz`; an error is the reference's 400 text.
+pub fn accountz(server: &Server, acc: &str) -> Result<Accountz, String> {
+    let mut out = Accountz {
+        server_id: server.id.clone(),
+        now: Utc::now(),
+        accounts: None,
+        account_detail: None,
+    };
+    let global = server.global_account();
+    if acc.is_empty() {
+        out.accounts = Some(vec![global.name.clone()]);
+        return Ok(out);
+    }
+    if acc != global.name {
+        return Err(format!("Account {acc} does not exist"));
+    }
+    let stats = global.sublist.stats();
+    let clients = server
+        .clients()
+        .iter()
+        .filter(|c| c.account().name == global.name)
+        .count();
+    out.account_detail = Some(AccountInfo {
+        account_name: global.name.clone(),
+        update_time: server.start,
+        expired: false,
+        complete: true,
+        jetstream_enabled: false,
+        leafnode_connections: 0,
+        client_connections: clients,
+        subscriptions: stats.num_subscriptions,
+        name_tag: global.name.clone(),
+        sublist_stats: StatsJson::from(&stats),
+    });
+    Ok(out)
+}
+
+pub(super) async fn handler(State(m): State<Monitor>, uri: Uri) -> Response {
+    m.count("/accountz");
+    let q = Query::parse(uri.query());
+    match accountz(&m.server, q.get("acc")) {
+        Ok(a) => json_response(&a),
+        Err(e) => bad_request(e),
+    }
+}
