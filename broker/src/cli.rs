@@ -34,10 +34,16 @@ pub struct Flags {
 
 /// A bad command line, with the message to print.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct FlagError(pub String);
+pub enum FlagError {
+    /// A flag nats-server's flag package would reject (unknown, missing or bad value).
+    #[error("{0}")]
+    Flag(String),
+    /// A positional argument (nats-server: `unrecognized command`).
+    #[error("unrecognized command: {0:?}")]
+    Command(String),
+}
 
-pub const USAGE: &str = "\
+pub const USAGE: &str = "
 Usage: rnats-server [options]
 
 Server Options:
@@ -80,7 +86,7 @@ impl Flags {
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
             if !arg.starts_with('-') || arg == "-" || arg == "--" {
-                return Err(FlagError(format!("unexpected argument: {arg}")));
+                return Err(FlagError::Command(arg));
             }
             let body = arg.trim_start_matches('-');
             let (name, inline) = match body.split_once('=') {
@@ -92,7 +98,7 @@ impl Flags {
                     Some(v) => Ok(v.clone()),
                     None => it
                         .next()
-                        .ok_or_else(|| FlagError(format!("flag needs an argument: -{name}"))),
+                        .ok_or_else(|| FlagError::Flag(format!("flag needs an argument: -{name}"))),
                 }
             };
             let boolean = |v: &Option<String>| -> Result<bool, FlagError> {
@@ -101,7 +107,7 @@ impl Flags {
                         Ok(true)
                     }
                     Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") => Ok(false),
-                    Some(other) => Err(FlagError(format!(
+                    Some(other) => Err(FlagError::Flag(format!(
                         "invalid boolean value {other:?} for -{name}: parse error"
                     ))),
                 }
@@ -134,7 +140,11 @@ impl Flags {
                 "sl" | "signal" => f.signal = Some(value(&mut it)?),
                 "v" | "version" => f.show_version = boolean(&inline)?,
                 "h" | "help" | "help_tls" => f.show_help = true,
-                _ => return Err(FlagError(format!("flag provided but not defined: -{name}"))),
+                _ => {
+                    return Err(FlagError::Flag(format!(
+                        "flag provided but not defined: -{name}"
+                    )));
+                }
             }
         }
         Ok(f)
@@ -197,7 +207,7 @@ fn port_value(p: i64) -> Option<u16> {
 
 fn int(name: &str, v: &str) -> Result<i64, FlagError> {
     v.parse::<i64>()
-        .map_err(|_| FlagError(format!("invalid value {v:?} for flag -{name}: parse error")))
+        .map_err(|_| FlagError::Flag(format!("invalid value {v:?} for flag -{name}: parse error")))
 }
 
 #[cfg(test)]

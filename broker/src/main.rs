@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use rnats_broker::cli::{Flags, USAGE};
+use rnats_broker::cli::{FlagError, Flags, USAGE};
 use rnats_broker::options::Options;
 use rnats_broker::server::info::{COMPAT_VERSION, RNATS_VERSION};
 use std::sync::Arc;
@@ -13,8 +13,14 @@ use rnats_broker::{config, launch, logging, server, signal_cmd};
 fn main() -> ExitCode {
     let flags = match Flags::parse(std::env::args().skip(1)) {
         Ok(f) => f,
-        Err(err) => {
+        // As nats-server (Go's flag package, then its usage that exits 0): a bad flag prints the
+        // error and the usage and exits 0; a stray argument is an error that exits 1.
+        Err(FlagError::Flag(err)) => {
             eprintln!("{err}\n{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(FlagError::Command(cmd)) => {
+            eprintln!("nats-server: unrecognized command: {cmd:?}");
             return ExitCode::from(1);
         }
     };
@@ -32,21 +38,31 @@ fn main() -> ExitCode {
         };
     }
     if flags.show_version {
-        eprintln!("rnats-server: v{RNATS_VERSION} (nats-server v{COMPAT_VERSION} compatible)");
+        // `-v` answers on stdout, as nats-server does (scripts capture it).
+        #[allow(clippy::print_stdout)]
+        {
+            println!("rnats-server: v{RNATS_VERSION} (nats-server v{COMPAT_VERSION} compatible)");
+        }
         return ExitCode::SUCCESS;
     }
     if flags.check_config {
         let Some(cfg) = &flags.config else {
-            eprintln!("nats-server: must specify a config file with -c to test it");
+            eprintln!(
+                "nats-server: must specify [-c, --config] option to check configuration file syntax"
+            );
             return ExitCode::from(1);
         };
         return match config::check(cfg) {
-            Ok(_) => {
-                eprintln!("nats-server: configuration file {} is valid", cfg.display());
+            Ok(report) => {
+                eprintln!(
+                    "nats-server: configuration file {} is valid ({})",
+                    cfg.display(),
+                    report.digest
+                );
                 ExitCode::SUCCESS
             }
             Err(err) => {
-                eprintln!("nats-server: {err}");
+                eprintln!("nats-server: {}", config_error_text(&err));
                 ExitCode::from(1)
             }
         };
@@ -57,7 +73,7 @@ fn main() -> ExitCode {
         match config::load(cfg, &mut opts) {
             Ok(w) => warnings = w,
             Err(err) => {
-                eprintln!("nats-server: {err}");
+                eprintln!("nats-server: {}", config_error_text(&err));
                 return ExitCode::from(1);
             }
         }
@@ -104,4 +120,13 @@ fn main() -> ExitCode {
         signals.abort();
         ExitCode::SUCCESS
     })
+}
+
+/// The error text as nats-server prints it: its list of config errors ends with a newline of
+/// its own, so that case shows a blank line before exit.
+fn config_error_text(err: &config::ConfigError) -> String {
+    match err {
+        config::ConfigError::Invalid { .. } => format!("{err}\n"),
+        _ => err.to_string(),
+    }
 }

@@ -11,6 +11,7 @@ mod apply;
 mod auth;
 mod blocks;
 mod convert;
+mod digest;
 mod duration;
 mod error;
 mod gofmt;
@@ -68,22 +69,39 @@ pub fn apply_map(file: &str, map: &Map, opts: &mut Options) -> Result<Vec<Warnin
     Ok(warnings)
 }
 
+/// What `nats-server -t -c FILE` reports for a valid file: rnats-only warnings and the digest.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub warnings: Vec<Warning>,
+    /// `sha256:<hex>` of the parsed config, as nats-server prints it.
+    pub digest: String,
+}
+
 /// `nats-server -t -c FILE`: like [`load`] into default options, but nats-server's own
-/// warnings fail too (their text is the error). Returns the rnats-only warnings.
-pub fn check(path: &Path) -> Result<Vec<Warning>, ConfigError> {
+/// warnings fail too (their text is the error).
+pub fn check(path: &Path) -> Result<CheckReport, ConfigError> {
     check_with_env(path, &process_env)
 }
 
 /// [`check`] with `$VAR`s resolved through `env`.
-pub fn check_with_env(path: &Path, env: EnvLookup<'_>) -> Result<Vec<Warning>, ConfigError> {
-    let warnings = load_with_env(path, &mut Options::default(), env)?;
+pub fn check_with_env(path: &Path, env: EnvLookup<'_>) -> Result<CheckReport, ConfigError> {
+    let file = path.to_string_lossy();
+    let mut opts = Options {
+        config_file: Some(path.to_path_buf()),
+        ..Options::default()
+    };
+    let map = parse_file(&file, env)?;
+    let warnings = apply_map(&file, &map, &mut opts)?;
     if warnings.iter().any(|w| w.kind == WarningKind::Reference) {
         return Err(ConfigError::Invalid {
             errors: Vec::new(),
             warnings,
         });
     }
-    Ok(warnings)
+    Ok(CheckReport {
+        warnings,
+        digest: digest::config_digest(&map),
+    })
 }
 
 /// nats-server's startup validation (`validateOptions`) of the parts rnats implements, run on

@@ -112,7 +112,8 @@ fn subjects(t: &Token, allow_queue: bool) -> Result<Vec<Entry>, Diagnostic> {
         }
     };
     for s in &list {
-        check_subject(s, allow_queue).map_err(|m| Diagnostic::on(t, m))?;
+        // nats-server returns this one as a plain error: no file:line in the message.
+        check_subject(s, allow_queue).map_err(|message| Diagnostic { pos: None, message })?;
     }
     Ok(list.iter().map(|s| Entry::parse(s)).collect())
 }

@@ -1,0 +1,152 @@
+//! `rnats-server -t -c FILE` and flag errors compared with nats-server 2.15: same stderr text,
+//! same config digest, same exit code, on real-world and broken configs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::process::{TempDir, reference_bin, rnats_bin};
+
+/// The environment the fixtures expect (the Helm chart's pod env, the docs' variables).
+const ENV: &[(&str, &str)] = &[
+    ("POD_NAME", "nats-1"),
+    ("SERVER_NAME", "nats-1"),
+    ("APP_PASSWORD", "app-secret"),
+    ("TOKEN", "s3cr3t"),
+    ("ADMIN_PASS", "admin-pw"),
+    ("CLIENT_PASS", "client-pw"),
+    ("SERVICE_PASS", "service-pw"),
+    ("OTHER_PASS", "other-pw"),
+];
+
+/// Broken or unusual configs: each must get the reference's exact verdict.
+const INLINE: &[(&str, &str)] = &[
+    (
+        "valid-basic",
+        "port: 4333\nmax_payload: 512KB\nping_interval: \"30s\"\n",
+    ),
+    ("unknown-field", "port: 4222\nnot_a_field: true\n"),
+    ("bad-syntax", "port: [1,\n"),
+    ("wrong-type", "port: \"abc\"\n"),
+    ("undefined-var", "port: $NOPE\n"),
+    ("missing-include", "include ./nope.conf\n"),
+    (
+        "user-and-token",
+        "authorization { user: a, password: b, token: t }\n",
+    ),
+    (
+        "duplicate-user",
+        "authorization { users: [ {user: a, password: b}, {user: a, password: c} ] }\n",
+    ),
+    (
+        "bad-permission",
+        "authorization { users: [ {user: a, password: b, permissions: { publish: \"a b\" } } ] }\n",
+    ),
+    (
+        "unknown-in-auth",
+        "authorization { user: a, password: b, foo: 1 }\n",
+    ),
+    ("short-lame-duck", "lame_duck_duration: \"3s\"\n"),
+    (
+        "high-auth-timeout",
+        "authorization { user: a, password: b, timeout: 120 }\n",
+    ),
+    (
+        "cluster-block",
+        "cluster { name: c1, listen: 127.0.0.1:6222, routes: [nats://127.0.0.1:6223] }\n",
+    ),
+    (
+        "jetstream-block",
+        "jetstream { store_dir: /tmp/js, max_mem: 1G }\n",
+    ),
+    (
+        "sizes",
+        "max_pending: 10MB\nmax_payload: 1MB\nmax_control_line: 2KB\n",
+    ),
+    (
+        "variables",
+        "PORT = 4555\nport: $PORT\nserver_name: \"srv-$PORT\"\n",
+    ),
+    ("empty", ""),
+];
+
+fn run(bin: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(bin)
+        .args(args)
+        .envs(ENV.iter().copied())
+        .output()
+        .expect("binary runs");
+    let code = out.status.code().unwrap_or(-1);
+    (code, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/testdata");
+    let mut out = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d)
+            .expect("testdata")
+            .filter_map(|e| e.ok())
+        {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "conf") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn check_config_matches_reference() {
+    let dir = TempDir::new("check");
+    let mut files = fixtures();
+    for (name, text) in INLINE {
+        let p = dir.path().join(format!("{name}.conf"));
+        std::fs::write(&p, text).expect("write config");
+        files.push(p);
+    }
+    let (ours, theirs) = (rnats_bin(), reference_bin());
+    let mut mismatches = Vec::new();
+    for f in &files {
+        let path = f.display().to_string();
+        let a = run(&ours, &["-t", "-c", &path]);
+        let b = run(&theirs, &["-t", "-c", &path]);
+        if a != b {
+            mismatches.push(format!("{path}:\n  rnats:     {a:?}\n  reference: {b:?}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(files.len() >= 30, "a real set of configs ({})", files.len());
+}
+
+#[test]
+fn flag_errors_match_reference() {
+    let cases: &[&[&str]] = &[
+        &["-x"],
+        &["-p", "abc"],
+        &["--port=abc"],
+        &["-p"],
+        &["stray"],
+        &["-t"],
+        &["-t", "-c", "/nonexistent/rnats.conf"],
+        &["-c", "/nonexistent/rnats.conf"],
+    ];
+    let (ours, theirs) = (rnats_bin(), reference_bin());
+    for args in cases {
+        let (ca, ea) = run(&ours, args);
+        let (cb, eb) = run(&theirs, args);
+        let first = |s: &str| s.lines().next().unwrap_or_default().to_string();
+        assert_eq!((ca, first(&ea)), (cb, first(&eb)), "args {args:?}");
+    }
+}
