@@ -365,6 +365,23 @@ impl Conn {
         };
         self.opts = opts;
         self.shared.activity.connected(self.shared.start);
+        {
+            // What /connz shows, also for a connection that fails authentication next:
+            // nats-server keeps the CONNECT fields and the raw credential (`getRawAuthUser`).
+            let mut meta = self.shared.meta.write();
+            meta.name = self.opts.name.clone();
+            meta.lang = self.opts.lang.clone();
+            meta.version = self.opts.version.clone();
+            meta.user = if !self.opts.nkey.is_empty() {
+                self.opts.nkey.clone()
+            } else if !self.opts.user.is_empty() {
+                self.opts.user.clone()
+            } else if !self.opts.auth_token.is_empty() {
+                "[REDACTED]".to_string()
+            } else {
+                String::new()
+            };
+        }
         self.connected = true;
         self.rearm_ping = true;
         let headers = self.opts.headers;
@@ -380,7 +397,9 @@ impl Conn {
                 self.shared.set_permissions(identity.permissions);
                 self.shared.set_credentials(self.opts.clone());
                 self.refresh_permissions();
-                self.shared.meta.write().user = identity.user;
+                if !identity.user.is_empty() {
+                    self.shared.meta.write().user = identity.user;
+                }
             }
             None => {
                 self.send_err("Authorization Violation");

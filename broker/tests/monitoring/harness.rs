@@ -85,6 +85,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(name: &'static str, bin: &Path) -> Server {
+        Self::start_with(name, bin, &[])
+    }
+
+    /// Same, with extra command-line arguments.
+    pub fn start_with(name: &'static str, bin: &Path, extra: &[&str]) -> Server {
         let mut last_err = String::new();
         for _ in 0..3 {
             let (port, http_port) = (free_port(), free_port());
@@ -97,6 +102,7 @@ impl Server {
             let child = Command::new(bin)
                 .args(["-a", "127.0.0.1", "-p", &port.to_string()])
                 .args(["-m", &http_port.to_string()])
+                .args(extra)
                 .process_group(0)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -166,7 +172,12 @@ impl Server {
 
     /// A NATS client connection named `name`.
     pub fn client(&self, name: &str) -> Client {
-        Client::connect(self.port, name)
+        Client::connect(self.port, name, "")
+    }
+
+    /// A NATS client connection whose CONNECT also carries `extra` JSON fields.
+    pub fn client_with(&self, name: &str, extra: &str) -> Client {
+        Client::connect(self.port, name, extra)
     }
 }
 
@@ -272,7 +283,8 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn connect(port: u16, name: &str) -> Client {
+    /// Connects; `extra` is appended to the CONNECT JSON (e.g. `,"user":"u"`).
+    pub fn connect(port: u16, name: &str, extra: &str) -> Client {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_millis(100)))
@@ -288,7 +300,7 @@ impl Client {
         c.cid = info["client_id"].as_u64().expect("client_id");
         let connect = format!(
             "CONNECT {{\"verbose\":false,\"pedantic\":false,\"lang\":\"raw\",\"version\":\"1.0\",\
-             \"name\":\"{name}\",\"protocol\":1,\"headers\":true}}\r\n"
+             \"name\":\"{name}\",\"protocol\":1,\"headers\":true{extra}}}\r\n"
         );
         c.barrier(connect.as_bytes());
         c
