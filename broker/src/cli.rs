@@ -24,6 +24,8 @@ pub struct Flags {
     debug: Option<bool>,
     trace: Option<bool>,
     logtime: Option<bool>,
+    syslog: Option<bool>,
+    remote_syslog: Option<String>,
     user: Option<String>,
     pass: Option<String>,
     auth: Option<String>,
@@ -61,6 +63,8 @@ Server Options:
 Logging Options:
     -l, --log <file>                 File to redirect log output
     -T, --logtime                    Timestamp log entries (default: true)
+    -s, --syslog                     Log to syslog
+    -r, --remote_syslog <addr>       Syslog server addr (udp://localhost:514)
     -D, --debug                      Enable debugging output
     -V, --trace                      Trace the raw protocol
     -DV                              Debug and trace
@@ -131,6 +135,8 @@ impl Flags {
                     f.trace = Some(on);
                 }
                 "T" | "logtime" => f.logtime = Some(boolean(&inline)?),
+                "s" | "syslog" => f.syslog = Some(boolean(&inline)?),
+                "r" | "remote_syslog" => f.remote_syslog = Some(value(&mut it)?),
                 "user" => f.user = Some(value(&mut it)?),
                 "pass" => f.pass = Some(value(&mut it)?),
                 "auth" => f.auth = Some(value(&mut it)?),
@@ -184,6 +190,12 @@ impl Flags {
         }
         if let Some(v) = self.logtime {
             opts.logtime = v;
+        }
+        if let Some(v) = self.syslog {
+            opts.syslog = v;
+        }
+        if let Some(v) = &self.remote_syslog {
+            opts.remote_syslog = Some(v.clone());
         }
         if let Some(v) = &self.user {
             opts.username = Some(v.clone());

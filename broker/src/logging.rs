@@ -1,9 +1,11 @@
 //! Logging in nats-server's format: `[pid] 2006/01/02 15:04:05.000000 [INF] message`, to
-//! stderr or a log file (reopened on SIGUSR1), with `-D`/`-V` levels.
+//! stderr, a log file (reopened on SIGUSR1) or syslog (local or remote), with `-D`/`-V` levels.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::net::{TcpStream, UdpSocket};
+use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -15,9 +17,31 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 
+use crate::options::Options;
+
+/// Where log lines go: stderr (default), a file, the local syslog or a remote syslog.
+enum Dest {
+    Stderr,
+    File(File),
+    /// `/dev/log`, written as nats-server's Go syslog writer does for a local daemon.
+    Syslog(UnixDatagram),
+    /// `udp://host:port` (or `tcp://`), with the hostname in each line.
+    Remote(RemoteSyslog),
+}
+
+enum RemoteSyslog {
+    Udp(UdpSocket),
+    Tcp(TcpStream),
+}
+
+/// Syslog facility `LOG_DAEMON`, as nats-server uses.
+const SYSLOG_DAEMON: u8 = 3 << 3;
+/// Tag in syslog lines.
+const SYSLOG_TAG: &str = "rnats-server";
+
 /// Where log lines go and which levels pass; swappable at runtime (reload, reopen).
 pub struct LogSink {
-    file: Mutex<Option<File>>,
+    dest: Mutex<Dest>,
     path: Mutex<Option<PathBuf>>,
     /// 0 = info, 1 = debug, 2 = trace, 3 = debug+trace.
     level: AtomicU8,
@@ -26,23 +50,27 @@ pub struct LogSink {
 }
 
 impl LogSink {
-    /// Applies `-l`, `-D`, `-V`, `-T` (also on reload).
-    pub fn configure(
-        &self,
-        path: Option<PathBuf>,
-        debug: bool,
-        trace: bool,
-        logtime: bool,
-    ) -> std::io::Result<()> {
-        let file = match &path {
-            Some(p) => Some(OpenOptions::new().create(true).append(true).open(p)?),
-            None => None,
+    /// Applies the logging options (`-l`, `-s`, `-r`, `-D`, `-V`, `-T`), also on reload. As in
+    /// nats-server, a log file wins over a remote syslog, which wins over the local syslog.
+    pub fn configure(&self, opts: &Options) -> std::io::Result<()> {
+        let dest = if let Some(p) = &opts.log_file {
+            Dest::File(OpenOptions::new().create(true).append(true).open(p)?)
+        } else if let Some(url) = &opts.remote_syslog {
+            Dest::Remote(connect_remote(url)?)
+        } else if opts.syslog {
+            let sock = UnixDatagram::unbound()?;
+            sock.connect("/dev/log")?;
+            Dest::Syslog(sock)
+        } else {
+            Dest::Stderr
         };
-        *self.file.lock() = file;
-        *self.path.lock() = path;
-        self.level
-            .store(u8::from(debug) | (u8::from(trace) << 1), Ordering::Relaxed);
-        self.logtime.store(logtime, Ordering::Relaxed);
+        *self.dest.lock() = dest;
+        *self.path.lock() = opts.log_file.clone();
+        self.level.store(
+            u8::from(opts.debug) | (u8::from(opts.trace) << 1),
+            Ordering::Relaxed,
+        );
+        self.logtime.store(opts.logtime, Ordering::Relaxed);
         Ok(())
     }
 
@@ -51,7 +79,7 @@ impl LogSink {
         let path = self.path.lock().clone();
         if let Some(p) = path {
             let f = OpenOptions::new().create(true).append(true).open(&p)?;
-            *self.file.lock() = Some(f);
+            *self.dest.lock() = Dest::File(f);
         }
         Ok(())
     }
@@ -65,23 +93,75 @@ impl LogSink {
         }
     }
 
-    fn write_line(&self, line: &str) {
-        let mut file = self.file.lock();
-        match file.as_mut() {
-            Some(f) => {
-                let _ = f.write_all(line.as_bytes());
+    fn write(&self, level: &Level, line: &str, message: &str) {
+        let mut dest = self.dest.lock();
+        let _ = match &mut *dest {
+            Dest::Stderr => std::io::stderr().write_all(line.as_bytes()),
+            Dest::File(f) => f.write_all(line.as_bytes()),
+            Dest::Syslog(sock) => {
+                let stamp = chrono::Local::now().format("%b %e %H:%M:%S");
+                let pri = SYSLOG_DAEMON | syslog_severity(level);
+                let msg = format!("<{pri}>{stamp} {SYSLOG_TAG}[{}]: {message}\n", self.pid);
+                sock.send(msg.as_bytes()).map(|_| ())
             }
-            None => {
-                let _ = std::io::stderr().write_all(line.as_bytes());
+            Dest::Remote(remote) => {
+                let stamp =
+                    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+                let host = hostname();
+                let pri = SYSLOG_DAEMON | syslog_severity(level);
+                let msg = format!(
+                    "<{pri}>{stamp} {host} {SYSLOG_TAG}[{}]: {message}\n",
+                    self.pid
+                );
+                match remote {
+                    RemoteSyslog::Udp(s) => s.send(msg.as_bytes()).map(|_| ()),
+                    RemoteSyslog::Tcp(s) => s.write_all(msg.as_bytes()),
+                }
             }
+        };
+    }
+}
+
+/// Severity nats-server's syslog logger uses per level (trace goes out as notice).
+fn syslog_severity(level: &Level) -> u8 {
+    match *level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO | Level::TRACE => 5,
+        Level::DEBUG => 7,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// `udp://host:port`, `tcp://host:port` or bare `host:port` (UDP), as nats-server accepts.
+fn connect_remote(url: &str) -> std::io::Result<RemoteSyslog> {
+    let (scheme, addr) = match url.split_once("://") {
+        Some((s, a)) => (s, a),
+        None => ("udp", url),
+    };
+    match scheme {
+        "tcp" => Ok(RemoteSyslog::Tcp(TcpStream::connect(addr)?)),
+        "udp" => {
+            let sock = UdpSocket::bind("0.0.0.0:0")?;
+            sock.connect(addr)?;
+            Ok(RemoteSyslog::Udp(sock))
         }
+        other => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("unsupported remote syslog scheme {other:?}"),
+        )),
     }
 }
 
 /// Installs the global subscriber; returns the sink so flags and reloads can adjust it.
 pub fn init() -> Arc<LogSink> {
     let sink = Arc::new(LogSink {
-        file: Mutex::new(None),
+        dest: Mutex::new(Dest::Stderr),
         path: Mutex::new(None),
         level: AtomicU8::new(0),
         logtime: AtomicBool::new(true),
@@ -102,13 +182,7 @@ impl<S: Subscriber> Layer<S> for NatsFormat {
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let level = match *event.metadata().level() {
-            Level::ERROR => "ERR",
-            Level::WARN => "WRN",
-            Level::INFO => "INF",
-            Level::DEBUG => "DBG",
-            Level::TRACE => "TRC",
-        };
+        let level = level_tag(event.metadata().level());
         let mut line = String::with_capacity(128);
         let _ = write!(line, "[{}] ", self.sink.pid);
         if self.sink.logtime.load(Ordering::Relaxed) {
@@ -116,13 +190,27 @@ impl<S: Subscriber> Layer<S> for NatsFormat {
             let _ = write!(line, "{} ", now.format("%Y/%m/%d %H:%M:%S%.6f"));
         }
         let _ = write!(line, "[{level}] ");
+        let body_start = line.len();
         let mut v = MessageVisitor {
             out: &mut line,
             first: true,
         };
         event.record(&mut v);
+        // Syslog lines carry their own time stamp: they get `[LVL] message` only.
+        let message = format!("[{level}] {}", &line[body_start..]);
         line.push('\n');
-        self.sink.write_line(&line);
+        self.sink.write(event.metadata().level(), &line, &message);
+    }
+}
+
+/// nats-server's level tags.
+fn level_tag(level: &Level) -> &'static str {
+    match *level {
+        Level::ERROR => "ERR",
+        Level::WARN => "WRN",
+        Level::INFO => "INF",
+        Level::DEBUG => "DBG",
+        Level::TRACE => "TRC",
     }
 }
 

@@ -85,8 +85,8 @@ fn main() -> ExitCode {
     }
 
     let log = logging::init();
-    if let Err(err) = log.configure(opts.log_file.clone(), opts.debug, opts.trace, opts.logtime) {
-        eprintln!("rnats-server: cannot open log file: {err}");
+    if let Err(err) = log.configure(&opts) {
+        eprintln!("rnats-server: cannot open the log: {err}");
         return ExitCode::from(1);
     }
     for w in &warnings {

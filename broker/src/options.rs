@@ -70,6 +70,10 @@ pub struct Options {
     pub logtime: bool,
     pub log_file: Option<PathBuf>,
     pub log_size_limit: u64,
+    /// Log to the local syslog (`-s`, `syslog: true`).
+    pub syslog: bool,
+    /// Log to a remote syslog, `udp://host:port` or `tcp://host:port` (`-r`).
+    pub remote_syslog: Option<String>,
     pub pid_file: Option<PathBuf>,
     pub ports_file_dir: Option<PathBuf>,
     pub no_sublist_cache: bool,
@@ -109,6 +113,8 @@ impl Default for Options {
             logtime: true,
             log_file: None,
             log_size_limit: 0,
+            syslog: false,
+            remote_syslog: None,
             pid_file: None,
             ports_file_dir: None,
             no_sublist_cache: false,

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::process::{ServerProcess, TempDir, reference_bin, rnats_bin, spawn};
+use common::process::{ServerProcess, TempDir, reference_bin, rnats_bin, spawn, spawn_opts};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -294,4 +294,26 @@ fn signal_flag_reaches_the_server_through_its_pid_file() {
         .expect("runs");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown signal \"bogus\""));
+}
+
+#[test]
+fn remote_syslog_gets_the_log_lines() {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let url = format!("udp://{}", sock.local_addr().expect("addr"));
+    let s = spawn_opts(&rnats_bin(), &["-r", &url], false);
+    let deadline = Instant::now() + T;
+    let mut lines = String::new();
+    let mut buf = [0u8; 2048];
+    while !lines.contains("Server is ready") && Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            lines.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    assert!(lines.contains("Server is ready"), "{lines}");
+    let tag = format!("rnats-server[{}]: [INF] Server is ready", s.pid());
+    assert!(lines.contains(&tag), "{lines}");
+    // LOG_DAEMON | LOG_NOTICE for info lines, as nats-server.
+    assert!(lines.starts_with("<29>"), "{lines}");
 }

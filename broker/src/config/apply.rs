@@ -35,7 +35,6 @@ enum Expect {
 fn unsupported(key: &str) -> Option<Expect> {
     Some(match key {
         "logtime_utc"
-        | "syslog"
         | "proxy_protocol"
         | "allow_non_tls"
         | "no_system_account"
@@ -54,8 +53,9 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "max_closed_clients"
         | "max_sub_tokens"
         | "max_subscription_tokens" => Expect::Int,
-        "default_sentinel" | "http_base_path" | "store_dir" | "storedir" | "remote_syslog"
-        | "write_timeout" => Expect::Str,
+        "default_sentinel" | "http_base_path" | "store_dir" | "storedir" | "write_timeout" => {
+            Expect::Str
+        }
         "system_account"
         | "system"
         | "mappings"
@@ -266,6 +266,8 @@ impl Apply<'_> {
                 self.unsupported(t, k);
             }
             "logtime" => o.logtime = want_bool(t)?,
+            "syslog" => o.syslog = want_bool(t)?,
+            "remote_syslog" => o.remote_syslog = Some(want_str(t)?.to_string()),
             "disable_sublist_cache" | "no_sublist_cache" => o.no_sublist_cache = want_bool(t)?,
             "authorization" => {
                 apply_authorization(t, o, &mut self.errors, &mut self.warnings);

@@ -414,9 +414,11 @@ fn unknown_and_unimplemented_keys() {
         [
             "t.conf:1:0: field \"jetstream\" is not supported yet, ignoring it",
             "t.conf:2:1: field \"cluster\" is not supported yet, ignoring it",
-            "t.conf:6:1: field \"syslog\" is not supported yet, ignoring it",
         ]
     );
+    let o = opts("syslog: true\nremote_syslog: \"udp://127.0.0.1:514\"\n");
+    assert!(o.syslog);
+    assert_eq!(o.remote_syslog.as_deref(), Some("udp://127.0.0.1:514"));
     assert!(warnings("jetstream: disabled").is_empty());
     assert_eq!(
         err("cluster: 1"),

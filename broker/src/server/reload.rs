@@ -36,7 +36,7 @@ pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
     }
     log_changes(&current, &next);
     ctx.log
-        .configure(next.log_file.clone(), next.debug, next.trace, next.logtime)
+        .configure(&next)
         .map_err(|e| format!("log file: {e}"))?;
     let auth_changed = auth_settings(&current) != auth_settings(&next);
     server.set_options(next);

@@ -120,6 +120,11 @@ pub fn reference_bin() -> PathBuf {
 /// Starts `bin` on random ports with monitoring, logging to a file in its own directory, plus
 /// `extra` arguments; waits for its ports file.
 pub fn spawn(bin: &Path, extra: &[&str]) -> ServerProcess {
+    spawn_opts(bin, extra, true)
+}
+
+/// [`spawn`], optionally without `-l` (to test other log destinations).
+pub fn spawn_opts(bin: &Path, extra: &[&str], log_to_file: bool) -> ServerProcess {
     let dir = TempDir::new("srv");
     let log = dir.path().join("server.log");
     let mut args: Vec<String> = vec![
@@ -131,9 +136,10 @@ pub fn spawn(bin: &Path, extra: &[&str]) -> ServerProcess {
         "-1".into(),
         "--ports_file_dir".into(),
         dir.path().display().to_string(),
-        "-l".into(),
-        log.display().to_string(),
     ];
+    if log_to_file {
+        args.extend(["-l".to_string(), log.display().to_string()]);
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let child = Command::new(bin)
         .args(&args)
