@@ -40,6 +40,7 @@ help: ## List the targets
 	@echo "  NATS_TEST_SERVER  server under test for test-py/test-js ($(NATS_TEST_SERVER))"
 	@echo "  NATS_SERVER_BIN   reference nats-server ($(NATS_SERVER_BIN))"
 	@echo "  RNATS_CACHE       tool cache outside the checkout ($(RNATS_CACHE))"
+	@echo "  RNATS_E2E_BIN_DIR control-plane binaries for make e2e (default: what make e2e-tools built)"
 	@echo "  PYTEST_ARGS       extra pytest arguments, e.g. PYTEST_ARGS='-k wildcards -x'"
 
 test: test-deps test-rust test-py test-js ## Everything CI runs after lint
@@ -47,8 +48,8 @@ test: test-deps test-rust test-py test-js ## Everything CI runs after lint
 test-deps: ## Install/refresh test tools: .venv, node_modules, natscli (idempotent)
 	@bash scripts/test-deps.sh
 
-test-rust: ## cargo test --workspace
-	$(CARGO) test --workspace
+test-rust: ## cargo test --workspace (but the e2e crate: `make e2e`)
+	$(CARGO) test --workspace --exclude rnats-e2e
 
 build-server: ## Build the rnats-server debug binary
 	$(CARGO) build -p rnats-broker
@@ -80,3 +81,31 @@ lint: ## clippy with -D warnings, and rustfmt --check
 
 fmt: ## Format the Rust code
 	$(CARGO) fmt --all
+
+# Benchmarks (scripts/bench.py; docs/PERFORMANCE.md). Release builds of rnats-server,
+# rnats-bench and rnats-icount; the reference server and natscli come from test-deps.
+.PHONY: bench bench-smoke bench-baseline build-release-bench
+
+build-release-bench:
+	$(CARGO) build --release -p rnats-broker -p rnats-bench
+
+bench: test-deps build-release-bench ## rnats vs nats-server side by side (BENCH_QUICK=1: short)
+	python3 scripts/bench.py bench
+
+bench-smoke: test-deps build-release-bench ## Tiny benchmark runs + callgrind instruction-count guard
+	python3 scripts/bench.py smoke
+
+bench-baseline: build-release-bench ## Regenerate bench/baselines/icount.json
+	python3 scripts/bench.py baseline
+
+# End-to-end suite on a real Kubernetes control plane (e2e/). The binaries are
+# built from Go modules into $(RNATS_CACHE)/tools/<version>/bin, once per
+# pinned version (e2e/tools/*/go.mod); the tests need root for their bridge
+# interface.
+.PHONY: e2e-tools e2e
+
+e2e-tools: ## Build kube-apiserver, -controller-manager, -scheduler, kubectl, etcd (cached)
+	@bash e2e/tools/build.sh >/dev/null
+
+e2e: e2e-tools ## e2e tests on a real control plane (etcd, apiserver, controllers)
+	RNATS_E2E_BIN_DIR="$$(bash e2e/tools/build.sh --bin-dir)" $(CARGO) test -p rnats-e2e
