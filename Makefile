@@ -33,7 +33,7 @@ export RNATS_CACHE NATS_SERVER_BIN NATS_CLI
 help: ## List the targets
 	@echo "usage: make <target> [VAR=value]"
 	@echo
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
 	@echo
 	@echo "variables:"
