@@ -286,12 +286,12 @@ def workloads(scale):
         dict(name="pub-only 16 B", pubs=1, subs=0, size=16, msgs=n(4_000_000)),
         dict(name="1→1 16 B", pubs=1, subs=1, size=16, msgs=n(2_000_000)),
         dict(name="1→1 1 KiB", pubs=1, subs=1, size=1024, msgs=n(500_000)),
-        dict(name="1→1 16 KiB", pubs=1, subs=1, size=16384, msgs=n(100_000)),
-        dict(name="fan-out 1→4 16 B", pubs=1, subs=4, size=16, msgs=n(1_000_000)),
-        dict(name="fan-out 1→16 16 B", pubs=1, subs=16, size=16, msgs=n(250_000)),
+        dict(name="1→1 16 KiB", pubs=1, subs=1, size=16384, msgs=n(50_000)),
+        dict(name="fan-out 1→4 16 B", pubs=1, subs=4, size=16, msgs=n(600_000)),
+        dict(name="fan-out 1→16 16 B", pubs=1, subs=16, size=16, msgs=n(150_000)),
         dict(name="4 pubs → queue of 4, 16 B", pubs=4, subs=4, size=16, msgs=n(2_000_000),
              queue="q"),
-        dict(name="request/reply 16 B", reqrep=True, msgs=n(10_000)),
+        dict(name="request/reply 16 B", reqrep=True, msgs=n(20_000)),
     ]
 
 
@@ -424,12 +424,12 @@ def memory_and_connections(rounds, scale, tmp):
                     r = run_rnats_bench(s, ["idle", "--conns", str(conns), "--pid",
                                             str(s.proc.pid), "--hold", "2s"], timeout=180)
                     if r:
-                        samples.setdefault((f"RSS per idle connection, {conns:,} conns",
-                                            "rss_per_conn_kib", False, " KiB"), {}) \
-                            .setdefault(name, []).append(r["rss_per_conn_kib"])
-                        samples.setdefault((f"RSS with {conns:,} idle conns", "rss_held_mib",
-                                            False, " MiB"), {}) \
-                            .setdefault(name, []).append(r["rss_held_mib"])
+                        wl = f"{conns:,} idle connections"
+                        for metric, key, unit in (("RSS per connection", "rss_per_conn_kib",
+                                                   " KiB"),
+                                                  ("server RSS", "rss_held_mib", " MiB")):
+                            samples.setdefault((wl, metric, False, unit), {}) \
+                                .setdefault(name, []).append(r[key])
                         log(f"  idle {conns:>6} {name:<11} {r['rss_per_conn_kib']:.1f} KiB/conn"
                             f"  rss {r['rss_held_mib']:.1f} MiB")
                 finally:
@@ -439,15 +439,16 @@ def memory_and_connections(rounds, scale, tmp):
                 r = run_rnats_bench(s, ["storm", "--conns", str(max(500, int(5000 * scale))),
                                         "--concurrency", "8"])
                 if r:
-                    samples.setdefault(("connections/s (storm, 8 at a time)", "conns_per_s",
+                    samples.setdefault(("connection storm (8 at a time)", "connections/s",
                                         True, ""), {}).setdefault(name, []).append(
                         r["conns_per_s"])
                     log(f"  storm        {name:<11} {r['conns_per_s']:,.0f} conns/s")
             finally:
                 s.stop()
-    for (mname, _key, higher, unit), by in samples.items():
+    for (wl, mname, higher, unit), by in samples.items():
         a, b = summarize(by.get("rnats", [])), summarize(by.get("nats-server", []))
-        rows.append({"variant": "memory/connections", "workload": mname,
+        rows.append({"variant": "memory and connections (one server at a time)",
+                     "workload": wl,
                      "client": "rnats-bench", "metric": mname, "unit": unit,
                      "higher_better": higher, "rnats": a, "reference": b,
                      "ratio": a["median"] / b["median"] if a and b and b["median"] else None,
