@@ -60,11 +60,12 @@ struct Run {
 
 impl Run {
     fn new(server: Server) -> Run {
+        let polls = BTreeMap::from([("/healthz".to_string(), server.ready_polls)]);
         Run {
             server,
             names: HashMap::new(),
             cids: HashMap::new(),
-            polls: BTreeMap::new(),
+            polls,
             base_varz_subs: 0,
             base_subsz: Value::Null,
             base_subsz_g: Value::Null,

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use super::connect::{ConnectOptions, MAX_CLIENT_PROTOCOL};
 use super::delivery::Publisher;
 use super::{ClientShared, CloseReason, writer};
+use crate::account::Account;
 use crate::auth;
 use crate::permissions::Permissions;
 use crate::proto::{ClientOp, Parser, ParserLimits};
@@ -102,6 +103,11 @@ struct Conn {
     /// CONNECT restarts the ping timer with the short first interval, as nats-server does.
     rearm_ping: bool,
     publisher: Publisher,
+    /// The account the connection is bound to (fixed at CONNECT).
+    account: Arc<Account>,
+    /// Messages and bytes received in the current read batch, not yet added to the counters.
+    in_msgs: u64,
+    in_bytes: u64,
 }
 
 impl Conn {
@@ -116,6 +122,9 @@ impl Conn {
         parser.set_require_connect(auth_required && o.no_auth_user.is_none());
         Conn {
             publisher: Publisher::new(shared.clone()),
+            account: shared.account(),
+            in_msgs: 0,
+            in_bytes: 0,
             server,
             shared,
             parser,
@@ -162,7 +171,7 @@ impl Conn {
                             want *= 2;
                         }
                         let open = self.process(&mut buf);
-                        self.publisher.flush_targets();
+                        self.end_of_batch();
                         if !open {
                             return;
                         }
@@ -304,11 +313,22 @@ impl Conn {
                 // nats-server runs its publish path with an empty subject: counted, acknowledged
                 // when verbose, delivered to nobody.
                 self.activity = true;
-                self.server.stats.record_in(0);
+                self.in_msgs += 1;
                 self.send_ok();
                 true
             }
-            ClientOp::Info(_) | ClientOp::Ok => true,
+            ClientOp::Ok => true,
+            ClientOp::Info(json) => {
+                // nats-server ignores a client's INFO when it unmarshals, else closes silently.
+                let ok = matches!(
+                    serde_json::from_slice::<serde_json::Value>(&json),
+                    Ok(serde_json::Value::Object(_))
+                );
+                if !ok {
+                    self.shared.close(CloseReason::ProtocolViolation);
+                }
+                ok
+            }
             ClientOp::Err(text) => {
                 // nats-server logs the client's error and closes without answering.
                 tracing::error!(
@@ -526,12 +546,8 @@ impl Conn {
 
     fn publish(&mut self, subject: Bytes, reply: Option<Bytes>, header_len: usize, msg: Bytes) {
         self.refresh_permissions();
-        self.shared.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
-        self.shared
-            .stats
-            .in_bytes
-            .fetch_add(msg.len() as u64, Ordering::Relaxed);
-        self.server.stats.record_in(msg.len());
+        self.in_msgs += 1;
+        self.in_bytes += msg.len() as u64;
         if self.opts.pedantic && !subject::is_valid_literal_subject(&subject) {
             self.send_err("Invalid Publish Subject");
         }
@@ -560,15 +576,29 @@ impl Conn {
             return;
         }
         self.send_ok();
-        let account = self.shared.account();
-        self.publisher.publish(
-            &self.server,
-            &account,
-            &subject,
-            reply.as_ref(),
-            header_len,
-            &msg,
-        );
+        self.publisher
+            .publish(&self.account, &subject, reply.as_ref(), header_len, &msg);
+    }
+
+    /// After a read batch: wake every connection written to and add the batch's counters
+    /// (shared counters are touched once per batch, not once per message).
+    fn end_of_batch(&mut self) {
+        self.publisher.flush_targets(&self.server);
+        if self.in_msgs > 0 {
+            let (msgs, bytes) = (self.in_msgs, self.in_bytes);
+            self.shared.stats.in_msgs.fetch_add(msgs, Ordering::Relaxed);
+            self.shared
+                .stats
+                .in_bytes
+                .fetch_add(bytes, Ordering::Relaxed);
+            self.server.stats.in_msgs.fetch_add(msgs, Ordering::Relaxed);
+            self.server
+                .stats
+                .in_bytes
+                .fetch_add(bytes, Ordering::Relaxed);
+            self.in_msgs = 0;
+            self.in_bytes = 0;
+        }
     }
 
     fn pub_violation(&self, subject: &[u8]) {

@@ -1,7 +1,9 @@
-//! Fan-out of one published message: sublist match, queue-group pick, echo, auto-unsubscribe,
-//! header stripping, no-responders, and the deferred flush of every touched connection.
+//! Fan-out of one published message: sublist match (through a per-connection cache), queue-group
+//! pick, echo, auto-unsubscribe, header stripping, no-responders, and the deferred flush of
+//! every touched connection with its counters added once per read batch.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,20 +14,40 @@ use super::outbound::Enqueue;
 use super::{ClientShared, CloseReason};
 use crate::account::Account;
 use crate::server::Server;
+use crate::sublist::MatchResult;
 use crate::subscription::{DeliveryCount, Subscription};
 
 /// Longest a producer waits for one stalled consumer per read batch.
 const STALL_PER_TARGET: std::time::Duration = std::time::Duration::from_millis(2);
 /// Longest a producer stalls in all per read batch.
 const STALL_TOTAL: std::time::Duration = std::time::Duration::from_millis(10);
+/// Entries in a connection's own match cache (nats-server's per-client cache holds 512); past
+/// it the cache starts over, which keeps memory per connection small and bounded.
+const L1_MAX: usize = 512;
 
 /// The publishing side of a connection (lives in its reader task).
 pub struct Publisher {
+    fanout: Fanout,
+    no_responders: bool,
+    /// Subject → match result, valid for one account sublist generation: a publish to a
+    /// subject seen before touches no shared lock.
+    l1: HashMap<Bytes, Arc<MatchResult<Subscription>>>,
+    l1_generation: u64,
+    /// The account the cache belongs to (compared by pointer).
+    l1_account: usize,
+    /// Server-wide counters not yet added (added once per read batch).
+    out_msgs: u64,
+    out_bytes: u64,
+}
+
+/// What delivering to one subscription needs; separate from the cache so a cached result can
+/// be borrowed while delivering.
+struct Fanout {
     me: Arc<ClientShared>,
     echo: bool,
-    no_responders: bool,
-    /// Connections written to during the current read batch; woken once at its end.
-    touched: Vec<Arc<ClientShared>>,
+    /// Connections written to during the current read batch, with the messages and bytes
+    /// queued to each; woken and counted once at the end of the batch.
+    touched: Vec<(Arc<ClientShared>, u64, u64)>,
     /// Scratch buffer for MSG/HMSG lines.
     head: Vec<u8>,
     /// The publishing connection queued a reply to itself (+OK, PONG...) in this batch.
@@ -37,46 +59,54 @@ pub struct Publisher {
 impl Publisher {
     pub fn new(me: Arc<ClientShared>) -> Self {
         Publisher {
-            me,
-            echo: true,
+            fanout: Fanout {
+                me,
+                echo: true,
+                touched: Vec::new(),
+                head: Vec::new(),
+                self_dirty: Cell::new(false),
+                stalled: Vec::new(),
+            },
             no_responders: false,
-            touched: Vec::new(),
-            head: Vec::new(),
-            self_dirty: Cell::new(false),
-            stalled: Vec::new(),
+            l1: HashMap::new(),
+            l1_generation: u64::MAX,
+            l1_account: 0,
+            out_msgs: 0,
+            out_bytes: 0,
         }
     }
 
     pub fn set_flags(&mut self, echo: bool, no_responders: bool) {
-        self.echo = echo;
+        self.fanout.echo = echo;
         self.no_responders = no_responders;
     }
 
     /// Remembers that the publishing connection queued a reply to itself.
     pub fn mark_self(&self) {
-        self.self_dirty.set(true);
+        self.fanout.self_dirty.set(true);
     }
 
-    fn touch(&mut self, target: &Arc<ClientShared>) {
-        if !self.touched.iter().any(|t| Arc::ptr_eq(t, target)) {
-            self.touched.push(target.clone());
+    /// Wakes the writer of every connection touched since the last call and adds the batch's
+    /// counters.
+    pub fn flush_targets(&mut self, server: &Server) {
+        let f = &mut self.fanout;
+        if f.self_dirty.replace(false) {
+            f.me.outbound.wake();
         }
-    }
-
-    /// Wakes the writer of every connection touched since the last call.
-    pub fn flush_targets(&mut self) {
-        if self.self_dirty.replace(false) {
-            self.me.outbound.wake();
-        }
-        if !self.touched.is_empty() {
+        if !f.touched.is_empty() {
             // Delivery is activity of the receiving connection (`/connz` `last_activity`).
             let now = crate::monitor::activity::Activity::now();
-            for t in &self.touched {
+            for (t, msgs, bytes) in f.touched.drain(..) {
+                t.stats.out_msgs.fetch_add(msgs, Ordering::Relaxed);
+                t.stats.out_bytes.fetch_add(bytes, Ordering::Relaxed);
                 t.activity.touch_at(now);
+                t.outbound.wake();
             }
         }
-        for t in self.touched.drain(..) {
-            t.outbound.wake();
+        if self.out_msgs > 0 {
+            server.stats.record_out(self.out_msgs, self.out_bytes);
+            self.out_msgs = 0;
+            self.out_bytes = 0;
         }
     }
 
@@ -84,11 +114,11 @@ impl Publisher {
     /// wait for it to drain, at most `STALL_PER_TARGET` per target and `STALL_TOTAL` in all
     /// (nats-server's 2 ms / 10 ms), so a slow consumer slows its producers before it is cut.
     pub async fn stall(&mut self) {
-        if self.stalled.is_empty() {
+        if self.fanout.stalled.is_empty() {
             return;
         }
         let deadline = tokio::time::Instant::now() + STALL_TOTAL;
-        for t in std::mem::take(&mut self.stalled) {
+        for t in std::mem::take(&mut self.fanout.stalled) {
             while t.outbound.should_stall() {
                 let now = tokio::time::Instant::now();
                 if now >= deadline {
@@ -105,23 +135,40 @@ impl Publisher {
         }
     }
 
+    /// The subscriptions matching `subject`, from this connection's cache when it is current.
+    fn lookup(&mut self, account: &Account, subject: &Bytes) -> &Arc<MatchResult<Subscription>> {
+        // Read the generation before matching: a concurrent change then invalidates the entry.
+        let generation = account.sublist.generation();
+        let account_id = account as *const Account as usize;
+        if generation != self.l1_generation
+            || account_id != self.l1_account
+            || self.l1.len() >= L1_MAX
+        {
+            self.l1.clear();
+            self.l1_generation = generation;
+            self.l1_account = account_id;
+        }
+        self.l1
+            .entry(subject.clone())
+            .or_insert_with(|| account.sublist.matches(subject))
+    }
+
     /// Delivers one message to every matching subscription of `account`.
     pub fn publish(
         &mut self,
-        server: &Server,
         account: &Account,
         subject: &Bytes,
         reply: Option<&Bytes>,
         header_len: usize,
         msg: &Bytes,
     ) {
-        let result = account.sublist.matches(subject);
+        // The cached result is shared (an Arc clone costs one uncontended increment) so the
+        // fan-out below can borrow `self.fanout` mutably.
+        let result = self.lookup(account, subject).clone();
         let mut delivered = 0u64;
-        let mut out_bytes = 0u64;
         for sub in &result.psubs {
-            if self.deliver(sub, subject, reply, header_len, msg) {
+            if self.fanout.deliver(sub, subject, reply, header_len, msg) {
                 delivered += 1;
-                out_bytes += msg.len() as u64;
             }
         }
         for group in &result.qsubs {
@@ -132,19 +179,35 @@ impl Publisher {
             let start = fastrand::usize(0..n);
             for i in 0..n {
                 let sub = &group.members[(start + i) % n];
-                if self.deliver(sub, subject, reply, header_len, msg) {
+                if self.fanout.deliver(sub, subject, reply, header_len, msg) {
                     delivered += 1;
-                    out_bytes += msg.len() as u64;
                     break;
                 }
             }
         }
         if delivered > 0 {
-            server.stats.record_out(delivered, out_bytes);
+            self.out_msgs += delivered;
+            self.out_bytes += delivered * msg.len() as u64;
         } else if let Some(reply) = reply
             && self.no_responders
         {
-            self.no_responders_reply(account, subject, reply);
+            self.fanout.no_responders_reply(account, subject, reply);
+        }
+    }
+}
+
+impl Fanout {
+    fn touch(&mut self, target: &Arc<ClientShared>, bytes: u64) {
+        match self
+            .touched
+            .iter_mut()
+            .find(|(t, _, _)| Arc::ptr_eq(t, target))
+        {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 += bytes;
+            }
+            None => self.touched.push((target.clone(), 1, bytes)),
         }
     }
 
@@ -177,14 +240,15 @@ impl Publisher {
             DeliveryCount::Deliver => {}
         }
         self.head.clear();
-        let body = if header_len > 0 && target.headers() {
-            self.head.extend_from_slice(b"HMSG ");
-            write_line(&mut self.head, subject, &sub.sid, reply);
+        let with_headers = header_len > 0 && target.headers();
+        self.head
+            .extend_from_slice(if with_headers { b"HMSG " } else { b"MSG " });
+        write_line(&mut self.head, subject, &sub.sid, reply);
+        let body = if with_headers {
             let _ = write!(self.head, "{} {}\r\n", header_len, msg.len());
             msg.clone()
         } else {
-            self.head.extend_from_slice(b"MSG ");
-            write_line(&mut self.head, subject, &sub.sid, reply);
+            // A client without header support gets the payload only, as a MSG.
             let payload = if header_len > 0 && header_len <= msg.len() {
                 msg.slice(header_len..)
             } else {
@@ -195,12 +259,7 @@ impl Publisher {
         };
         match target.outbound.push_msg(&self.head, &body) {
             Enqueue::Queued => {
-                target.stats.out_msgs.fetch_add(1, Ordering::Relaxed);
-                target
-                    .stats
-                    .out_bytes
-                    .fetch_add(body.len() as u64, Ordering::Relaxed);
-                self.touch(target);
+                self.touch(target, body.len() as u64);
                 if target.outbound.should_stall()
                     && !Arc::ptr_eq(target, &self.me)
                     && !self.stalled.iter().any(|t| Arc::ptr_eq(t, target))
@@ -240,7 +299,7 @@ impl Publisher {
         self.head.extend_from_slice(subject);
         self.head.extend_from_slice(b"\r\n\r\n\r\n");
         self.me.outbound.push_proto(&self.head);
-        self.mark_self();
+        self.self_dirty.set(true);
     }
 }
 

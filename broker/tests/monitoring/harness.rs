@@ -81,6 +81,9 @@ pub struct Server {
     pub port: u16,
     pub http_port: u16,
     log: PathBuf,
+    /// `/healthz` requests answered while waiting for readiness (they show in
+    /// `http_req_stats`, and their number depends on timing).
+    pub ready_polls: u64,
 }
 
 impl Server {
@@ -115,6 +118,7 @@ impl Server {
                 port,
                 http_port,
                 log,
+                ready_polls: 0,
             };
             match server.wait_ready() {
                 Ok(()) => return server,
@@ -135,10 +139,11 @@ impl Server {
             }
             // Both answer 200 only once the client listener is open (no probe connection,
             // which would show in /connz?state=closed).
-            if let Ok(r) = http_get(self.http_port, "/healthz")
-                && r.status == 200
-            {
-                return Ok(());
+            if let Ok(r) = http_get(self.http_port, "/healthz") {
+                self.ready_polls += 1;
+                if r.status == 200 {
+                    return Ok(());
+                }
             }
             if Instant::now() > deadline {
                 return Err(format!(
