@@ -599,7 +599,11 @@ def cmd_smoke(_args):
     baselines = json.loads(BASELINES.read_text())["workloads"]
     log(f"== instruction counts (callgrind), tolerance ±{tolerance}%")
     for w in ICOUNT_WORKLOADS:
-        got = icount(w)
+        try:
+            got = icount(w)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            fail(f"rnats-icount {w}: {e}")
+            continue
         want = baselines[w]["instructions"]
         delta = (got - want) / want * 100
         line = f"  {w:<8} {got:>14,} instructions, baseline {want:>14,} ({delta:+.2f}%)"

@@ -86,7 +86,7 @@ pub async fn run(
         pubs_done: OnceLock::new(),
         idle_timeout: args.timeout,
     });
-    let per_sub_expected = |sent: u64| {
+    let expected_total = |sent: u64| {
         if args.queue.is_some() {
             sent
         } else {
@@ -96,7 +96,7 @@ pub async fn run(
     if args.duration.is_none() {
         state
             .expected
-            .store(per_sub_expected(args.msgs), Ordering::Relaxed);
+            .store(expected_total(args.msgs), Ordering::Relaxed);
     }
 
     // Subscribers first; each is registered (PING/PONG) before publishing starts.
@@ -171,7 +171,7 @@ pub async fn run(
     let sent: u64 = pub_results.iter().map(|p| p.sent).sum();
     state
         .expected
-        .store(per_sub_expected(sent), Ordering::Relaxed);
+        .store(expected_total(sent), Ordering::Relaxed);
 
     let mut sub_results = Vec::new();
     for t in sub_tasks {
@@ -198,7 +198,7 @@ pub async fn run(
         let received: u64 = sub_results.iter().map(|s| s.received).sum();
         let last = sub_results.iter().filter_map(|s| s.last).max();
         let sub_elapsed = last.map_or(Duration::ZERO, |l| l.saturating_duration_since(start));
-        let expected = per_sub_expected(sent);
+        let expected = expected_total(sent);
         report.set("received", received);
         report.set("expected", expected);
         report.set("lost", expected as i64 - received as i64);
