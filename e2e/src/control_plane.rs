@@ -366,6 +366,8 @@ impl ControlPlane {
     }
 }
 
+// Drop reports on stderr rather than through tracing: test binaries install no
+// subscriber, and the harness shows a failed test's stderr.
 impl Drop for ControlPlane {
     fn drop(&mut self) {
         if std::thread::panicking() && !self.torn_down {
