@@ -93,24 +93,29 @@ impl Component {
         signal_group(group, Signal::SIGTERM)?;
         let deadline = Instant::now() + grace;
         loop {
-            if self
-                .child
-                .try_wait()
+            if already_reaped(self.child.try_wait().map(|s| s.is_some()))
                 .context(|| format!("wait for {}", self.name))?
-                .is_some()
             {
                 break;
             }
             if Instant::now() >= deadline {
                 signal_group(group, Signal::SIGKILL)?;
-                self.child
-                    .wait()
+                already_reaped(self.child.wait().map(|_| true))
                     .context(|| format!("wait for {}", self.name))?;
                 break;
             }
             std::thread::sleep(EXIT_POLL);
         }
         signal_group(group, Signal::SIGKILL)
+    }
+}
+
+/// A wait that fails with ECHILD found a child that was already reaped (e.g. by a teardown
+/// running concurrently on the signal-watcher thread): for stopping, that means it exited.
+fn already_reaped(r: std::io::Result<bool>) -> std::io::Result<bool> {
+    match r {
+        Err(e) if e.raw_os_error() == Some(Errno::ECHILD as i32) => Ok(true),
+        other => other,
     }
 }
 
