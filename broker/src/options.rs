@@ -41,6 +41,15 @@ pub struct User {
     pub permissions: Option<Arc<Permissions>>,
 }
 
+/// One configured nkey user (`authorization { users: [{nkey: U...}] }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NkeyUser {
+    /// The user's public nkey (`U...`).
+    pub nkey: String,
+    /// The user's permissions (or the block's `default_permissions`); `None` = allow all.
+    pub permissions: Option<Arc<Permissions>>,
+}
+
 /// The server's configuration, with nats-server's defaults.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -81,10 +90,11 @@ pub struct Options {
     pub password: Option<String>,
     pub authorization: Option<String>,
     pub users: Vec<User>,
-    /// Public user nkeys from `authorization { users: [{nkey: U...}] }`. Loaded, not yet
-    /// enforced: auth must treat them as users once nkey auth exists.
-    pub nkeys: Vec<String>,
+    /// Nkey users from `authorization { users: [{nkey: U...}] }`; INFO then carries a nonce.
+    pub nkeys: Vec<NkeyUser>,
     pub no_auth_user: Option<String>,
+    /// Client TLS (`tls {}` or the `--tls*` flags); `None` = plaintext clients.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for Options {
@@ -124,6 +134,7 @@ impl Default for Options {
             users: Vec::new(),
             nkeys: Vec::new(),
             no_auth_user: None,
+            tls: None,
         }
     }
 }
@@ -135,5 +146,17 @@ impl Options {
             || self.authorization.is_some()
             || !self.users.is_empty()
             || !self.nkeys.is_empty()
+    }
+
+    /// The auth timeout in force: with TLS and no explicit timeout, nats-server allows the TLS
+    /// timeout plus one second (`getDefaultAuthTimeout`). An explicit `timeout: 2` cannot be
+    /// told from the default here and is treated as the default.
+    pub fn effective_auth_timeout(&self) -> Duration {
+        match &self.tls {
+            Some(tls) if self.auth_timeout == DEFAULT_AUTH_TIMEOUT => {
+                tls.timeout() + Duration::from_secs(1)
+            }
+            _ => self.auth_timeout,
+        }
     }
 }

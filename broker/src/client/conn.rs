@@ -1,17 +1,15 @@
 //! The reader task of a client connection: reads, parses, and applies each op.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::connect::{ConnectOptions, MAX_CLIENT_PROTOCOL};
 use super::delivery::Publisher;
-use super::{ClientShared, CloseReason, writer};
+use super::{ClientShared, CloseReason};
 use crate::account::Account;
 use crate::auth;
 use crate::permissions::Permissions;
@@ -34,53 +32,8 @@ const RTT_MEASUREMENT_INTERVAL: Duration = Duration::from_secs(3600);
 /// Reply prefixes a client may not publish with (service imports, JetStream acks, gateways).
 const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"_GR_."];
 
-/// Serves one accepted client connection until it closes.
-pub async fn serve(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
-    let _ = stream.set_nodelay(true);
-    let opts = server.options();
-    let cid = server.next_cid();
-    let shared = Arc::new(ClientShared::new(
-        cid,
-        addr,
-        &server,
-        server.global_account(),
-    ));
-    tracing::debug!("{} - Client connection created", shared.label());
-    let (rd, wr) = stream.into_split();
-
-    shared
-        .outbound
-        .push_proto(&server.client_info(cid, &addr.ip().to_string(), None, false));
-    shared.outbound.wake();
-    let writer = tokio::spawn(writer::run(shared.clone(), wr, opts.write_deadline));
-
-    if !server.register_client(&shared) {
-        shared
-            .outbound
-            .push_proto(b"-ERR 'maximum connections exceeded'\r\n");
-        tracing::error!("{} - maximum connections exceeded", shared.label());
-        shared.close(CloseReason::MaxConnectionsExceeded);
-    } else {
-        let mut conn = Conn::new(server.clone(), shared.clone());
-        conn.run(rd).await;
-    }
-
-    server.closed.record(&shared);
-    shared.remove_all_subs();
-    server.unregister_client(&shared);
-    let _ = writer.await;
-    tracing::debug!(
-        "{} - Client connection closed: {}",
-        shared.label(),
-        shared
-            .close_reason()
-            .unwrap_or(CloseReason::ClientClosed)
-            .as_str()
-    );
-}
-
 /// The reader's private state for one connection.
-struct Conn {
+pub(super) struct Conn {
     server: Arc<Server>,
     shared: Arc<ClientShared>,
     parser: Parser,
@@ -111,7 +64,7 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(server: Arc<Server>, shared: Arc<ClientShared>) -> Self {
+    pub(super) fn new(server: Arc<Server>, shared: Arc<ClientShared>) -> Self {
         let o = server.options();
         let mut parser = Parser::new(ParserLimits {
             max_control_line: o.max_control_line,
@@ -143,13 +96,14 @@ impl Conn {
         }
     }
 
-    async fn run(&mut self, mut rd: tokio::net::tcp::OwnedReadHalf) {
+    /// Reads until the connection closes; `rd` is the socket or its TLS session.
+    pub(super) async fn run<R: AsyncRead + Unpin>(&mut self, mut rd: R) {
         let o = self.server.options();
         let mut buf = BytesMut::with_capacity(READ_BUF_START);
         let mut want = READ_BUF_START;
         let ping = tokio::time::sleep(o.ping_interval);
         tokio::pin!(ping);
-        let auth_deadline = tokio::time::sleep(o.auth_timeout);
+        let auth_deadline = tokio::time::sleep(o.effective_auth_timeout());
         tokio::pin!(auth_deadline);
         let auth_timer_on = self.auth_required;
 
@@ -412,7 +366,7 @@ impl Conn {
             .set_flags(self.opts.echo, self.opts.no_responders);
 
         let server_opts = self.server.options();
-        match auth::authenticate(&server_opts, &self.opts) {
+        match auth::authenticate(&server_opts, &self.opts, self.shared.transport()) {
             Some(identity) => {
                 self.shared.set_permissions(identity.permissions);
                 self.shared.set_credentials(self.opts.clone());
@@ -424,9 +378,9 @@ impl Conn {
             None => {
                 self.send_err("Authorization Violation");
                 tracing::error!(
-                    "{} - authentication error - User {:?}",
+                    "{} - authentication error{}",
                     self.shared.label(),
-                    self.opts.user
+                    auth::log_suffix(&self.opts)
                 );
                 self.shared.close(CloseReason::AuthenticationViolation);
                 return false;

@@ -1,6 +1,7 @@
 //! One client connection: shared state other connections deliver into, and its lifecycle
 //! (INFO, CONNECT, ping timer, auth timer, close) driven by the reader task in `conn`.
 
+mod accept;
 mod conn;
 pub mod connect;
 mod delivery;
@@ -16,7 +17,7 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
-pub use conn::serve;
+pub use accept::serve;
 use outbound::{CloseMode, Outbound};
 
 use crate::account::Account;
@@ -44,6 +45,7 @@ pub enum CloseReason {
     MaxControlLineExceeded,
     MaxConnectionsExceeded,
     ServerShutdown,
+    TlsHandshakeError,
 }
 
 impl CloseReason {
@@ -66,6 +68,7 @@ impl CloseReason {
             CloseReason::MaxControlLineExceeded => "Maximum Control Line Exceeded",
             CloseReason::MaxConnectionsExceeded => "Maximum Connections Exceeded",
             CloseReason::ServerShutdown => "Server Shutdown",
+            CloseReason::TlsHandshakeError => "TLS Handshake Failure",
         }
     }
 
@@ -130,6 +133,8 @@ pub struct ClientShared {
     pub start: chrono::DateTime<chrono::Utc>,
     /// Last activity and RTT, for `/connz`.
     pub activity: crate::monitor::activity::Activity,
+    /// The INFO nonce and TLS client certificate, set once before the reader starts.
+    transport: std::sync::OnceLock<crate::auth::Transport>,
 }
 
 impl ClientShared {
@@ -153,7 +158,21 @@ impl ClientShared {
             server: Arc::downgrade(server),
             start: chrono::Utc::now(),
             activity: Default::default(),
+            transport: std::sync::OnceLock::new(),
         }
+    }
+
+    /// What the transport proved before CONNECT (empty until set).
+    pub fn transport(&self) -> &crate::auth::Transport {
+        static NONE: crate::auth::Transport = crate::auth::Transport {
+            nonce: String::new(),
+            peer_cert: None,
+        };
+        self.transport.get().unwrap_or(&NONE)
+    }
+
+    pub(crate) fn set_transport(&self, t: crate::auth::Transport) {
+        let _ = self.transport.set(t);
     }
 
     pub fn headers(&self) -> bool {

@@ -86,5 +86,6 @@ async fn write_all<W: AsyncWrite + Unpin>(wr: &mut W, bufs: &mut [Bytes]) -> std
             start += 1;
         }
     }
-    Ok(())
+    // A TLS session may hold encrypted records back until flushed; a TCP flush is a no-op.
+    wr.flush().await
 }

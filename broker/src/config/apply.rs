@@ -357,6 +357,7 @@ impl Apply<'_> {
                 }
             }
             "no_auth_user" => o.no_auth_user = non_empty(want_str(t)?),
+            "tls" => super::tls::apply_tls(t, o, &mut self.warnings)?,
             _ => return self.other(k, &key, t),
         }
         Ok(())

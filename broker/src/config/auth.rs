@@ -12,7 +12,7 @@ use super::error::{Diagnostic, Warning};
 use super::gofmt::quote;
 use super::permissions::parse_permissions;
 use super::value::{Token, Value};
-use crate::options::{DEFAULT_AUTH_TIMEOUT, Options, User};
+use crate::options::{DEFAULT_AUTH_TIMEOUT, NkeyUser, Options, User};
 use crate::permissions::Permissions;
 
 /// What nats-server reports after a type panic inside `parseAuthorization`: its caller goes
@@ -31,7 +31,7 @@ struct Auth {
     timeout: f64,
     /// `Some` as soon as a `users` list parsed (even an empty one).
     users: Option<Vec<User>>,
-    nkeys: Vec<String>,
+    nkeys: Vec<NkeyUser>,
     /// Permissions for users that have none of their own.
     default_permissions: Option<Arc<Permissions>>,
 }
@@ -72,7 +72,7 @@ pub(crate) fn apply_authorization(
         return errors.push(fail("Cannot have a user/pass and token".to_string()));
     }
     let mut names: HashSet<String> = opts.users.iter().map(|u| u.username.clone()).collect();
-    names.extend(opts.nkeys.iter().cloned());
+    names.extend(opts.nkeys.iter().map(|n| n.nkey.clone()));
     if auth.users.is_some() || !names.is_empty() {
         if !auth.user.is_empty() {
             let msg = "Can not have a single user/pass and a users array";
@@ -94,12 +94,16 @@ pub(crate) fn apply_authorization(
             opts.users.extend(users);
         }
     }
-    for n in &auth.nkeys {
-        if !names.insert(n.clone()) {
-            return errors.push(fail(format!("Duplicate nkey {} detected", quote(n))));
+    let mut nkeys = auth.nkeys;
+    for n in &mut nkeys {
+        if n.permissions.is_none() {
+            n.permissions = auth.default_permissions.clone();
+        }
+        if !names.insert(n.nkey.clone()) {
+            return errors.push(fail(format!("Duplicate nkey {} detected", quote(&n.nkey))));
         }
     }
-    opts.nkeys.extend(auth.nkeys);
+    opts.nkeys.extend(nkeys);
 }
 
 /// An unknown key: an error, or a Go nil-token panic inside an environment-derived map.
@@ -192,7 +196,7 @@ fn valid_user_nkey(key: &str) -> bool {
     key.starts_with('U') && nkeys::KeyPair::from_public_key(key).is_ok()
 }
 
-type Users = (Vec<String>, Vec<User>);
+type Users = (Vec<NkeyUser>, Vec<User>);
 
 /// The `users` list. `Ok(None)` when a type panic was recovered (the error is in `errors`).
 fn parse_users(
@@ -278,8 +282,10 @@ fn parse_users(
             if !user.username.is_empty() || !user.password.is_empty() {
                 return Err(at("Nkey users do not take usernames or passwords"));
             }
-            warnings.push(Warning::unsupported(&last.pos, "nkey"));
-            nkeys.push(nkey);
+            nkeys.push(NkeyUser {
+                nkey,
+                permissions: user.permissions,
+            });
         } else {
             users.push(user);
         }

@@ -19,6 +19,7 @@ mod lexer;
 mod parser;
 mod paths;
 mod permissions;
+mod tls;
 mod value;
 
 #[cfg(test)]
@@ -131,7 +132,9 @@ pub fn validate(opts: &Options) -> Result<(), ConfigError> {
                 "no_auth_user: \"{user}\" present, but users/nkeys are not defined"
             ));
         }
-        if !opts.users.iter().any(|u| &u.username == user) && !opts.nkeys.contains(user) {
+        if !opts.users.iter().any(|u| &u.username == user)
+            && !opts.nkeys.iter().any(|n| &n.nkey == user)
+        {
             return fail(format!(
                 "no_auth_user: \"{user}\" not present as user or nkey in authorization block \
                  or account configuration"

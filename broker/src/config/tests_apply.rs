@@ -319,8 +319,9 @@ fn authorization_users() {
     );
     let key = nkeys::KeyPair::new_user().public_key();
     let (o, w) = apply(&format!("authorization {{ users: [ {{nkey: {key}}} ] }}")).expect("loads");
-    assert_eq!(o.nkeys, [key]);
-    assert_eq!(w.len(), 1, "nkey users are not enforced yet: {w:?}");
+    assert_eq!(o.nkeys.len(), 1);
+    assert_eq!(o.nkeys[0].nkey, key);
+    assert!(w.is_empty(), "nkey users are enforced: {w:?}");
     let account = nkeys::KeyPair::new_account().public_key();
     assert_eq!(
         err(&format!(

@@ -33,11 +33,20 @@ pub struct Info<'a> {
     pub headers: bool,
     #[serde(skip_serializing_if = "is_false")]
     pub auth_required: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_required: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_verify: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_available: bool,
     pub max_payload: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub client_id: u64,
     #[serde(skip_serializing_if = "str::is_empty")]
     pub client_ip: &'a str,
+    /// The challenge nkey users sign (first INFO only).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub nonce: &'a str,
     #[serde(skip_serializing_if = "is_false")]
     pub ldm: bool,
     #[serde(skip_serializing_if = "is_false")]

@@ -159,6 +159,24 @@ impl Server {
         account: Option<&str>,
         ldm: bool,
     ) -> Vec<u8> {
+        self.info_line(cid, client_ip, account, ldm, None)
+    }
+
+    /// The first INFO a client gets, with the nonce nkey users must sign (empty: none). Only
+    /// this one drops `auth_required` when a `no_auth_user` is set, as nats-server does.
+    pub fn first_client_info(&self, cid: u64, client_ip: &str, nonce: &str) -> Vec<u8> {
+        self.info_line(cid, client_ip, None, false, Some(nonce))
+    }
+
+    /// `first` carries the nonce of a connection's first INFO.
+    fn info_line(
+        &self,
+        cid: u64,
+        client_ip: &str,
+        account: Option<&str>,
+        ldm: bool,
+        first: Option<&str>,
+    ) -> Vec<u8> {
         let opts = self.options();
         let port = self.client_addr().map(|a| a.port()).unwrap_or(0);
         let info = Info {
@@ -171,10 +189,14 @@ impl Server {
             host: &opts.host,
             port,
             headers: true,
-            auth_required: opts.auth_required() && opts.no_auth_user.is_none(),
+            auth_required: opts.auth_required() && (first.is_none() || opts.no_auth_user.is_none()),
+            tls_required: opts.tls.is_some(),
+            tls_verify: opts.tls.as_ref().is_some_and(|t| t.verify()),
+            tls_available: false,
             max_payload: opts.max_payload,
             client_id: cid,
             client_ip,
+            nonce: first.unwrap_or_default(),
             ldm,
             connect_info: account.is_some(),
             remote_account: account.unwrap_or(""),
@@ -197,6 +219,7 @@ impl Server {
             "Listening for client connections on {}",
             host_port(&opts.host, addr)
         );
+        crate::tls::log_listener(opts.tls.as_ref());
         let server = self.clone();
         Ok(tokio::spawn(
             async move { server.accept_loop(listener).await },

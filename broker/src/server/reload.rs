@@ -29,6 +29,7 @@ pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
     let mut next = Options::default();
     let warnings = config::load(&path, &mut next).map_err(|e| e.to_string())?;
     ctx.flags.apply(&mut next);
+    ctx.flags.tls.apply(&mut next)?;
     config::validate(&next).map_err(|e| e.to_string())?;
     check_reloadable(&current, &next)?;
     for w in &warnings {
@@ -81,6 +82,9 @@ fn auth_settings(o: &Options) -> impl PartialEq + '_ {
         &o.users,
         &o.nkeys,
         &o.no_auth_user,
+        o.tls
+            .as_ref()
+            .map(|t| (t.settings.map, &t.settings.pinned_certs)),
     )
 }
 
@@ -101,6 +105,14 @@ fn log_changes(old: &Options, new: &Options) {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         tracing::info!("Reloaded: log_file = {shown}");
+    }
+    if old.tls != new.tls {
+        let state = if new.tls.is_some() {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        tracing::info!("Reloaded: tls = {state}");
     }
     if auth_settings(old) != auth_settings(new) {
         tracing::info!("Reloaded: authorization users");
@@ -135,7 +147,12 @@ fn recheck_clients(server: &Server) {
         let Some(creds) = c.credentials() else {
             continue;
         };
-        match auth::authenticate(&opts, &creds) {
+        if !crate::tls::pinned_cert_ok_for(&opts, c.transport()) {
+            tracing::debug!("{} - certificate no longer pinned after reload", c.label());
+            c.close(CloseReason::TlsHandshakeError);
+            continue;
+        }
+        match auth::authenticate(&opts, &creds, c.transport()) {
             None => {
                 c.outbound.push_proto(b"-ERR 'Authorization Violation'\r\n");
                 c.outbound.wake();

@@ -1,0 +1,132 @@
+//! Building the rustls server configuration from the configured files, failing with the
+//! texts of nats-server's `GenTLSConfig` (Go's `crypto/tls` and `os` error wording).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls::{RootCertStore, ServerConfig};
+use sha2::{Digest, Sha256};
+
+use super::{MinVersion, TlsSettings, verify};
+
+/// Where Debian (and most Linux systems) keep the system's trusted roots; used when `verify`
+/// is on without a `ca_file`, as Go then verifies against the system pool.
+const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Builds the server config and a digest of every file it read.
+pub(super) fn server_config(s: &TlsSettings) -> Result<(ServerConfig, [u8; 32]), String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut digest = Sha256::new();
+    let certified = match (&s.cert_file, &s.key_file) {
+        (Some(_), None) => return Err("missing 'key_file' in TLS configuration".into()),
+        (None, Some(_)) => return Err("missing 'cert_file' in TLS configuration".into()),
+        (Some(cert), Some(key)) => Some(
+            key_pair(cert, key, &provider, &mut digest)
+                .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?,
+        ),
+        (None, None) => None,
+    };
+    let roots = match &s.ca_file {
+        Some(ca) => Some(ca_pool(ca, &mut digest)?),
+        None if s.verify => Some(system_roots()),
+        None => None,
+    };
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match s.min_version {
+        MinVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        MinVersion::Tls13 => &[&rustls::version::TLS13],
+    };
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| e.to_string())?;
+    let builder = if s.verify {
+        let roots = roots.unwrap_or_else(RootCertStore::empty);
+        builder.with_client_cert_verifier(verify::client_verifier(roots, provider)?)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let resolver: Arc<dyn ResolvesServerCert> = Arc::new(FixedCert(certified.map(Arc::new)));
+    Ok((
+        builder.with_cert_resolver(resolver),
+        digest.finalize().into(),
+    ))
+}
+
+/// The one certificate the server presents; without `cert_file` every handshake fails, as
+/// with nats-server's certificate-less `tls {}`.
+#[derive(Debug)]
+struct FixedCert(Option<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for FixedCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.0.clone()
+    }
+}
+
+/// `tls.LoadX509KeyPair`: the chain and the key, which must belong together.
+fn key_pair(
+    cert: &Path,
+    key: &Path,
+    provider: &CryptoProvider,
+    digest: &mut Sha256,
+) -> Result<CertifiedKey, String> {
+    let cert_pem = read(cert, digest)?;
+    let key_pem = read(key, digest)?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .filter_map(Result::ok)
+        .collect();
+    if chain.is_empty() {
+        return Err("tls: failed to find any PEM data in certificate input".into());
+    }
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
+        .map_err(|_| "tls: failed to find any PEM data in key input".to_string())?;
+    CertifiedKey::from_der(chain, key, provider).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(_) => "tls: private key does not match public key".into(),
+        other => format!("tls: {other}"),
+    })
+}
+
+/// The `ca_file` pool; Go's `AppendCertsFromPEM` fails only when no certificate parses.
+fn ca_pool(path: &Path, digest: &mut Sha256) -> Result<RootCertStore, String> {
+    let pem = read(path, digest)?;
+    let mut roots = RootCertStore::empty();
+    let certs = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok);
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err("failed to parse root ca certificate".into());
+    }
+    Ok(roots)
+}
+
+/// The system's roots (`SSL_CERT_FILE`, else Debian's bundle); empty when there are none.
+fn system_roots() -> RootCertStore {
+    let path = std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| SYSTEM_ROOTS.into());
+    let mut roots = RootCertStore::empty();
+    if let Ok(pem) = std::fs::read(path) {
+        roots
+            .add_parsable_certificates(CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
+    }
+    roots
+}
+
+/// Reads a file into the digest; errors read as Go's `open <path>: <reason>`.
+fn read(path: &Path, digest: &mut Sha256) -> Result<Vec<u8>, String> {
+    let data = std::fs::read(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+            _ => e.to_string(),
+        };
+        format!("open {}: {reason}", path.display())
+    })?;
+    digest.update((data.len() as u64).to_le_bytes());
+    digest.update(&data);
+    Ok(data)
+}
