@@ -73,6 +73,18 @@ pub async fn run(server: &str, args: &ReqRepArgs) -> anyhow::Result<Report> {
                 }
             });
             let payload = Bytes::from(vec![b'x'; args.size]);
+            // async-nats' flush does not wait for the server to have processed the SUB, so
+            // probe (uncounted) until the responder answers instead of no-responders.
+            let deadline = Instant::now() + REPLY_TIMEOUT;
+            loop {
+                match client.request(args.subject.clone(), payload.clone()).await {
+                    Ok(_) => break,
+                    Err(_) if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err(e) => return Err(e).context("responder never answered"),
+                }
+            }
             let mut timed_start = Instant::now();
             for i in 0..args.warmup + args.msgs {
                 if i == args.warmup {
