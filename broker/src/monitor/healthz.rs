@@ -4,7 +4,7 @@
 //! JetStream is disabled.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -118,15 +118,5 @@ pub(super) async fn handler(State(m): State<Monitor>, uri: Uri) -> Response {
         tracing::warn!("Healthcheck failed: {} errors", health.errors.len());
     }
     let body = serde_json::to_vec(&health).unwrap_or_default();
-    let mut resp = (code, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    resp
+    super::json_headers((code, body).into_response())
 }

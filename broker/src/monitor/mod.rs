@@ -84,21 +84,23 @@ pub async fn start(server: Arc<Server>) -> std::io::Result<Option<tokio::task::J
 /// `Content-Type: application/json` and `Access-Control-Allow-Origin: *`.
 pub(crate) fn json_response<T: serde::Serialize>(value: &T) -> Response {
     match serde_json::to_vec_pretty(value) {
-        Ok(body) => {
-            let mut resp = (StatusCode::OK, gofmt::escape_html(body)).into_response();
-            let h = resp.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
-            resp
-        }
+        Ok(body) => json_headers((StatusCode::OK, gofmt::escape_html(body)).into_response()),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// Adds the headers the reference sends with every JSON body (`Content-Type` and CORS).
+pub(crate) fn json_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
 }
 
 /// Go's `http.NotFound`.
