@@ -3,7 +3,7 @@
 //! (`processClientOrLeafAuthentication`): nkeys, then users (by certificate or by name), then
 //! the single token or user.
 
-mod certmap;
+pub(crate) mod certmap;
 mod dn;
 mod nkey;
 
@@ -37,6 +37,8 @@ pub struct Transport {
     pub nonce: String,
     /// The client's leaf certificate, when it sent one.
     pub peer_cert: Option<CertificateDer<'static>>,
+    /// The TLS session's parameters, for `/connz`; `None` on a plaintext connection.
+    pub tls: Option<crate::tls::TlsSession>,
 }
 
 /// Whether INFO must carry a nonce (nats-server's `nonceRequired`: nkey users configured).
@@ -258,7 +260,7 @@ mod tests {
         assert!(nonce_required(&o));
         let t = Transport {
             nonce: new_nonce(),
-            peer_cert: None,
+            ..Default::default()
         };
         let sig = kp.sign(t.nonce.as_bytes()).expect("sign");
         let mut c = ConnectOptions {
@@ -270,7 +272,7 @@ mod tests {
         assert_eq!(id.user, kp.public_key());
         let other = Transport {
             nonce: new_nonce(),
-            peer_cert: None,
+            ..Default::default()
         };
         assert!(authenticate(&o, &c, &other).is_none());
         c.nkey = nkeys::KeyPair::new_user().public_key();

@@ -447,3 +447,68 @@ async fn certificate_rotation_under_load_drops_no_connection() {
     assert!(s.log().contains("Reloaded: tls = enabled"), "{}", s.log());
     counter.abort();
 }
+
+/// The TLS fields of `/varz` and `/connz?auth=1` for a mutual-TLS client of `bin`.
+async fn tls_monitoring_fields(
+    bin: &Path,
+    pki: &Pki,
+    client: &CertFiles,
+    config: &Path,
+) -> (serde_json::Value, serde_json::Value) {
+    let s = spawn(bin, &["-c", &config.display().to_string()]);
+    let nc = with_cert(pki, client)
+        .connect(tls_url(&s))
+        .await
+        .expect("connect with a client certificate");
+    nc.flush().await.expect("flush");
+    let varz = monitor(&s, "/varz");
+    let connz = monitor(&s, "/connz?auth=1");
+    let plain = monitor(&s, "/connz");
+    let conn = connz["connections"][0].clone();
+    assert!(
+        plain["connections"][0].get("tls_peer_certs").is_none(),
+        "peer certificates only with auth=1: {plain}"
+    );
+    let pick = |v: &serde_json::Value, keys: &[&str]| {
+        keys.iter()
+            .map(|k| {
+                (
+                    k.to_string(),
+                    v.get(*k).cloned().unwrap_or(serde_json::Value::Null),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+    };
+    let v = pick(&varz, &["tls_required", "tls_verify", "tls_timeout"]);
+    let mut c = pick(&conn, &["tls_version", "tls_peer_certs", "tls_first"]);
+    // Both servers pick from the client's suites; the name's form is what must agree.
+    let suite = conn["tls_cipher_suite"].as_str().unwrap_or("").to_string();
+    c.insert("suite_form".into(), suite.starts_with("TLS_").into());
+    assert!(
+        varz["tls_cert_not_after"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{varz}"
+    );
+    (v.into(), c.into())
+}
+
+#[tokio::test]
+async fn monitoring_reports_tls_as_the_reference() {
+    let pki = Pki::new("tls-monitor");
+    let srv_cert = pki.server("server", "server");
+    let extra = format!(
+        "  ca_file: \"{}\"\n  verify: true\n  timeout: 3",
+        pki.ca.display()
+    );
+    let path = pki.path("monitor.conf");
+    std::fs::write(&path, tls_block(&srv_cert, &extra)).expect("write config");
+    let alice = pki.client("alice-mon", &[(DnType::CommonName, "alice")], &[]);
+    let ours = tls_monitoring_fields(&rnats_bin(), &pki, &alice, &path).await;
+    let reference = common::process::reference_bin();
+    let theirs = tls_monitoring_fields(&reference, &pki, &alice, &path).await;
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.0["tls_timeout"], 3.0);
+    assert_eq!(ours.1["tls_version"], "1.3");
+    assert_eq!(ours.1["tls_peer_certs"][0]["subject"], "CN=alice");
+}

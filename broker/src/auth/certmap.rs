@@ -126,6 +126,12 @@ fn go_string(a: &AttributeTypeAndValue<'_>) -> Option<String> {
     }
 }
 
+/// The subject as `/connz` `tls_peer_certs` shows it (Go's `pkix.Name.String()`; attributes
+/// outside `pkix.Name`'s fields, which Go appends as `OID=#hex`, are left out).
+pub(crate) fn go_subject_string(subject: &X509Name<'_>) -> String {
+    go_rdn_string(subject)
+}
+
 /// `cert.Subject.ToRDNSequence().String()`: the known attributes regrouped by type in Go's
 /// field order (several values of one type form one multi-valued RDN), rendered last first.
 fn go_rdn_string(subject: &X509Name<'_>) -> String {

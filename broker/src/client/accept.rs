@@ -43,6 +43,7 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     shared.set_transport(Transport {
         nonce,
         peer_cert: None,
+        tls: None,
     });
     let (rd, wr) = stream.into_split();
     shared.outbound.push_proto(&info);
@@ -91,9 +92,11 @@ async fn serve_tls(
         shared.close(CloseReason::TlsHandshakeError);
         return finish(&server, &shared, None).await;
     };
+    let session = crate::tls::TlsSession::of(done.stream.get_ref().1, tls_first);
     shared.set_transport(Transport {
         nonce,
         peer_cert: done.peer,
+        tls: Some(session),
     });
     if tls_first {
         shared.outbound.push_proto(&info);

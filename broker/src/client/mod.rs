@@ -167,6 +167,7 @@ impl ClientShared {
         static NONE: crate::auth::Transport = crate::auth::Transport {
             nonce: String::new(),
             peer_cert: None,
+            tls: None,
         };
         self.transport.get().unwrap_or(&NONE)
     }

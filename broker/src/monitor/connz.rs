@@ -20,6 +20,7 @@ use super::{Monitor, json_response};
 use crate::account::GLOBAL_ACCOUNT;
 use crate::client::ClientShared;
 use crate::server::Server;
+use crate::tls::PeerCertInfo;
 
 /// nats-server's `DefaultConnListSize`.
 pub const DEFAULT_CONN_LIST_SIZE: i64 = 1024;
@@ -62,6 +63,15 @@ pub struct ConnInfo {
     pub lang: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tls_cipher_suite: String,
+    /// Only with `auth=1`, as in the reference.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls_peer_certs: Vec<PeerCertInfo>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_first: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub authorized_user: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -160,6 +170,7 @@ fn report_rtt(rtt: Duration) -> Duration {
 /// A connection's figures at `now` (`ConnInfo.fill`), without subscriptions and auth.
 pub fn fill(c: &ClientShared, now: DateTime<Utc>) -> ConnInfo {
     let meta = c.meta.read().clone();
+    let tls = c.transport().tls.as_ref();
     let last = c.activity.last().unwrap_or(c.start);
     let rtt = report_rtt(c.activity.rtt());
     let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
@@ -186,6 +197,10 @@ pub fn fill(c: &ClientShared, now: DateTime<Utc>) -> ConnInfo {
         name: meta.name,
         lang: meta.lang,
         version: meta.version,
+        tls_version: tls.map(|t| t.version.clone()).unwrap_or_default(),
+        tls_cipher_suite: tls.map(|t| t.cipher.clone()).unwrap_or_default(),
+        tls_peer_certs: tls.map(|t| t.peer_cert_infos()).unwrap_or_default(),
+        tls_first: tls.is_some_and(|t| t.first),
         authorized_user: String::new(),
         account: String::new(),
         subscriptions_list: Vec::new(),
@@ -296,6 +311,9 @@ pub fn connz(server: &Server, opts: &ConnzOptions) -> Result<Connz, String> {
                 ci.subscriptions_list = subs().into_iter().map(|s| s.subject).collect();
             }
         }
+        if !opts.auth {
+            ci.tls_peer_certs.clear();
+        }
         if opts.auth {
             let account = c.account().name.clone();
             ci.authorized_user = c.meta.read().user.clone();
@@ -314,6 +332,9 @@ pub fn connz(server: &Server, opts: &ConnzOptions) -> Result<Connz, String> {
             continue;
         }
         let mut ci = cc.info.clone();
+        if !opts.auth {
+            ci.tls_peer_certs.clear();
+        }
         if !cc.subs.is_empty() {
             if opts.subscriptions_detail {
                 ci.subscriptions_list_detail = cc.subs.clone();

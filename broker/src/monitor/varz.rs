@@ -9,7 +9,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::gofmt::{self, ser_f64, ser_time};
+use super::gofmt::{self, ser_f64, ser_opt_time, ser_time};
 use super::{Monitor, json_response};
 use crate::server::info::{CLIENT_PROTO, COMPAT_VERSION, RNATS_VERSION};
 use crate::server::stats::ServerStats;
@@ -67,6 +67,10 @@ pub struct Varz {
     pub port: u16,
     #[serde(skip_serializing_if = "is_false")]
     pub auth_required: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_required: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_verify: bool,
     pub max_connections: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub max_subscriptions: usize,
@@ -129,6 +133,11 @@ pub struct Varz {
     pub slow_consumer_stats: KindStats,
     pub stale_connection_stats: KindStats,
     pub disk_io_wait_stats: DiskIoWaitStats,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_time"
+    )]
+    pub tls_cert_not_after: Option<DateTime<Utc>>,
     pub rnats_version: &'static str,
 }
 
@@ -158,6 +167,8 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         host: o.host.clone(),
         port: s.client_addr().map(|a| a.port()).unwrap_or(0),
         auth_required: o.auth_required() && o.no_auth_user.is_none(),
+        tls_required: o.tls.is_some(),
+        tls_verify: o.tls.as_ref().is_some_and(|t| t.verify()),
         max_connections: o.max_connections,
         max_subscriptions: o.max_subscriptions,
         ping_interval: nanos(o.ping_interval),
@@ -176,7 +187,11 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         mqtt: Empty {},
         websocket: Empty {},
         jetstream: Empty {},
-        tls_timeout: 2.0,
+        tls_timeout: o
+            .tls
+            .as_ref()
+            .map_or(crate::tls::DEFAULT_TLS_TIMEOUT, |t| t.timeout())
+            .as_secs_f64(),
         write_deadline: nanos(o.write_deadline),
         start: s.start,
         now,
@@ -215,6 +230,7 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
             ..KindStats::default()
         },
         disk_io_wait_stats: DiskIoWaitStats::default(),
+        tls_cert_not_after: o.tls.as_ref().and_then(|t| t.cert_not_after),
         rnats_version: RNATS_VERSION,
     }
 }

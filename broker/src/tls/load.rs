@@ -18,8 +18,16 @@ use super::{MinVersion, TlsSettings, verify};
 /// is on without a `ca_file`, as Go then verifies against the system pool.
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// What [`server_config`] built: the rustls config, a digest of every file it read and the
+/// expiry of the server's certificate (`/varz` `tls_cert_not_after`).
+pub(super) struct Built {
+    pub config: ServerConfig,
+    pub digest: [u8; 32],
+    pub not_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Builds the server config and a digest of every file it read.
-pub(super) fn server_config(s: &TlsSettings) -> Result<(ServerConfig, [u8; 32]), String> {
+pub(super) fn server_config(s: &TlsSettings) -> Result<Built, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut digest = Sha256::new();
     let certified = match (&s.cert_file, &s.key_file) {
@@ -49,11 +57,22 @@ pub(super) fn server_config(s: &TlsSettings) -> Result<(ServerConfig, [u8; 32]),
     } else {
         builder.with_no_client_auth()
     };
+    let not_after = certified
+        .as_ref()
+        .and_then(|c| c.cert.first())
+        .and_then(not_after);
     let resolver: Arc<dyn ResolvesServerCert> = Arc::new(FixedCert(certified.map(Arc::new)));
-    Ok((
-        builder.with_cert_resolver(resolver),
-        digest.finalize().into(),
-    ))
+    Ok(Built {
+        config: builder.with_cert_resolver(resolver),
+        digest: digest.finalize().into(),
+        not_after,
+    })
+}
+
+/// The certificate's `notAfter` (Go's `tlsCertNotAfter`).
+fn not_after(cert: &CertificateDer<'_>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+    chrono::DateTime::from_timestamp(parsed.validity().not_after.timestamp(), 0)
 }
 
 /// The one certificate the server presents; without `cert_file` every handshake fails, as

@@ -5,6 +5,7 @@
 mod accept;
 mod flags;
 mod load;
+mod session;
 mod verify;
 
 use std::collections::BTreeSet;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub use accept::{Handshake, handshake, peek_first_byte};
 pub use flags::TlsFlags;
+pub use session::{PeerCertInfo, TlsSession};
 pub use verify::{pinned_cert_ok, spki_sha256_hex};
 
 /// Time a client has to complete the TLS handshake (`TLS_TIMEOUT`, 2 s).
@@ -63,6 +65,8 @@ pub struct TlsConfig {
     pub settings: TlsSettings,
     pub server: Arc<rustls::ServerConfig>,
     material: [u8; 32],
+    /// When the server's certificate expires (`/varz` `tls_cert_not_after`).
+    pub cert_not_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl std::fmt::Debug for TlsConfig {
@@ -83,11 +87,12 @@ impl TlsConfig {
     /// Reads the files and builds the rustls configuration. The error texts are those of
     /// nats-server's `GenTLSConfig` (e.g. `missing 'key_file' in TLS configuration`).
     pub fn build(settings: TlsSettings) -> Result<TlsConfig, String> {
-        let (server, material) = load::server_config(&settings)?;
+        let built = load::server_config(&settings)?;
         Ok(TlsConfig {
             settings,
-            server: Arc::new(server),
-            material,
+            server: Arc::new(built.config),
+            material: built.digest,
+            cert_not_after: built.not_after,
         })
     }
 
