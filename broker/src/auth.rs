@@ -23,8 +23,7 @@ pub struct Identity {
     pub user: String,
     /// None = allow all.
     pub permissions: Option<Arc<Permissions>>,
-    /// The account the user is bound to; `None` is the global account (`$G`). Filled once
-    /// accounts exist.
+    /// The account the user is bound to; `None` is the global account (`$G`).
     pub account: Option<String>,
 }
 
@@ -70,7 +69,7 @@ pub fn authenticate(opts: &Options, c: &ConnectOptions, t: &Transport) -> Option
             return Some(Identity {
                 user: user.nkey.clone(),
                 permissions: user.permissions.clone(),
-                account: None,
+                account: user.account.clone(),
             });
         }
     }
@@ -86,7 +85,7 @@ pub fn authenticate(opts: &Options, c: &ConnectOptions, t: &Transport) -> Option
             return password_matches(&user.password, &c.pass).then(|| Identity {
                 user: user.username.clone(),
                 permissions: user.permissions.clone(),
-                account: None,
+                account: user.account.clone(),
             });
         }
         let wanted = if no_creds {
@@ -100,7 +99,7 @@ pub fn authenticate(opts: &Options, c: &ConnectOptions, t: &Transport) -> Option
             return ok.then(|| Identity {
                 user: user.username.clone(),
                 permissions: user.permissions.clone(),
-                account: None,
+                account: user.account.clone(),
             });
         }
     }
@@ -215,11 +214,13 @@ mod tests {
                     username: "x".into(),
                     password: "1".into(),
                     permissions: None,
+                    account: None,
                 },
                 User {
                     username: "y".into(),
                     password: bcrypt::hash("2", 4).expect("hash"),
                     permissions: None,
+                    account: None,
                 },
             ],
             ..Default::default()
@@ -238,6 +239,7 @@ mod tests {
                 username: "x".into(),
                 password: "1".into(),
                 permissions: None,
+                account: None,
             }],
             no_auth_user: Some("x".into()),
             ..Default::default()
@@ -254,6 +256,7 @@ mod tests {
             nkeys: vec![crate::options::NkeyUser {
                 nkey: kp.public_key(),
                 permissions: None,
+                account: None,
             }],
             ..Default::default()
         };
@@ -288,6 +291,7 @@ mod tests {
             nkeys: vec![crate::options::NkeyUser {
                 nkey: kp.public_key(),
                 permissions: None,
+                account: None,
             }],
             no_auth_user: Some(kp.public_key()),
             ..Default::default()

@@ -32,22 +32,40 @@ pub const DEFAULT_LAME_DUCK_DURATION: Duration = Duration::from_secs(120);
 pub const DEFAULT_LAME_DUCK_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
 /// One configured user (`authorization { users: [...] }` or top-level `user`/`password`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct User {
     pub username: String,
     /// Plain text, or a bcrypt hash (`$2a$`, `$2b$`, ...).
     pub password: String,
     /// The user's permissions (or the block's `default_permissions`); `None` = allow all.
     pub permissions: Option<Arc<Permissions>>,
+    /// The account the user is bound to (`accounts { NAME: { users: [...] } }`); `None` is
+    /// the global account `$G`.
+    pub account: Option<String>,
 }
 
 /// One configured nkey user (`authorization { users: [{nkey: U...}] }`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NkeyUser {
     /// The user's public nkey (`U...`).
     pub nkey: String,
     /// The user's permissions (or the block's `default_permissions`); `None` = allow all.
     pub permissions: Option<Arc<Permissions>>,
+    /// The account the user is bound to; `None` is `$G`.
+    pub account: Option<String>,
+}
+
+/// One configured account (`accounts { NAME: {...} }` or `accounts: [NAME, ...]`). Its users
+/// are in [`Options::users`] and [`Options::nkeys`], bound by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountConfig {
+    pub name: String,
+    /// The account's public nkey (`A...`), when given.
+    pub nkey: Option<String>,
+    /// Streams and services this account offers to others.
+    pub exports: Vec<crate::account::Export>,
+    /// Streams and services this account takes from others.
+    pub imports: Vec<crate::account::Import>,
 }
 
 /// The server's configuration, with nats-server's defaults.
@@ -93,6 +111,8 @@ pub struct Options {
     /// Nkey users from `authorization { users: [{nkey: U...}] }`; INFO then carries a nonce.
     pub nkeys: Vec<NkeyUser>,
     pub no_auth_user: Option<String>,
+    /// Accounts from `accounts {}`, in config order (`$G` is implicit).
+    pub accounts: Vec<AccountConfig>,
     /// Client TLS (`tls {}` or the `--tls*` flags); `None` = plaintext clients.
     pub tls: Option<crate::tls::TlsConfig>,
 }
@@ -134,6 +154,7 @@ impl Default for Options {
             users: Vec::new(),
             nkeys: Vec::new(),
             no_auth_user: None,
+            accounts: Vec::new(),
             tls: None,
         }
     }

@@ -1,4 +1,5 @@
-//! A client subscription: what the sublist stores and what a publish delivers to.
+//! A subscription: what the sublist stores and what a publish delivers to — a client
+//! connection, or an internal consumer of the server (service imports, `$SYS` handlers).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,10 +9,35 @@ use bytes::Bytes;
 use crate::client::ClientShared;
 use crate::permissions::Permissions;
 
-/// One `SUB` of one connection.
+/// A message handed to an internal subscription.
+pub struct InternalMsg<'a> {
+    /// The subject as published (in the subscription's account).
+    pub subject: &'a [u8],
+    pub reply: Option<&'a Bytes>,
+    /// Length of the header block at the start of `msg` (0: no headers).
+    pub header_len: usize,
+    /// Headers and payload.
+    pub msg: &'a Bytes,
+    /// The connection that published it, if a client did.
+    pub from: Option<&'a Arc<ClientShared>>,
+}
+
+/// The callback of an internal subscription. It runs on the publisher's task, inside the
+/// fan-out: it must not block; queue work elsewhere (a channel, a spawned task) if it must.
+pub type InternalHandler = Arc<dyn Fn(&InternalMsg<'_>) + Send + Sync>;
+
+/// Who receives what a subscription matches.
+pub enum Target {
+    /// A client connection: the message is queued to its socket.
+    Client(Arc<ClientShared>),
+    /// A server-side consumer: the callback is invoked inline.
+    Internal(InternalHandler),
+}
+
+/// One `SUB` of one connection, or one internal subscription.
 pub struct Subscription {
-    /// The connection that owns the subscription (and receives its messages).
-    pub client: Arc<ClientShared>,
+    /// What receives the subscription's messages.
+    pub target: Target,
     pub subject: Bytes,
     pub queue: Option<Bytes>,
     pub sid: Bytes,
@@ -44,8 +70,24 @@ impl Subscription {
         queue: Option<Bytes>,
         sid: Bytes,
     ) -> Self {
+        Self::with_target(Target::Client(client), subject, queue, sid)
+    }
+
+    /// An internal subscription: `handler` gets every matching message. Insert it into an
+    /// account's sublist (`account.sublist.insert(&sub.subject, sub.queue.as_deref(), sub)`);
+    /// remove it the same way and call [`Subscription::close`].
+    pub fn internal(
+        handler: InternalHandler,
+        subject: Bytes,
+        queue: Option<Bytes>,
+        sid: Bytes,
+    ) -> Self {
+        Self::with_target(Target::Internal(handler), subject, queue, sid)
+    }
+
+    fn with_target(target: Target, subject: Bytes, queue: Option<Bytes>, sid: Bytes) -> Self {
         Subscription {
-            client,
+            target,
             subject,
             queue,
             sid,
@@ -61,6 +103,14 @@ impl Subscription {
     pub fn set_max(&self, max: u64) -> bool {
         self.max.store(max, Ordering::Release);
         self.delivered.load(Ordering::Acquire) >= max
+    }
+
+    /// The client connection receiving this subscription's messages, if it is a client's.
+    pub fn client(&self) -> Option<&Arc<ClientShared>> {
+        match &self.target {
+            Target::Client(c) => Some(c),
+            Target::Internal(_) => None,
+        }
     }
 
     pub fn max(&self) -> u64 {

@@ -231,6 +231,7 @@ mod tests {
             username: name.into(),
             password: String::new(),
             permissions: None,
+            account: None,
         }
     }
 

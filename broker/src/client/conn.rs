@@ -56,7 +56,7 @@ pub(super) struct Conn {
     /// CONNECT restarts the ping timer with the short first interval, as nats-server does.
     rearm_ping: bool,
     publisher: Publisher,
-    /// The account the connection is bound to (fixed at CONNECT).
+    /// The account the connection is bound to (chosen at CONNECT by the user's account).
     account: Arc<Account>,
     /// Messages and bytes received in the current read batch, not yet added to the counters.
     in_msgs: u64,
@@ -368,6 +368,11 @@ impl Conn {
         let server_opts = self.server.options();
         match auth::authenticate(&server_opts, &self.opts, self.shared.transport()) {
             Some(identity) => {
+                let account = self.server.account_for(identity.account.as_deref());
+                if !Arc::ptr_eq(&account, &self.account) {
+                    self.shared.set_account(account.clone());
+                    self.account = account;
+                }
                 self.shared.set_permissions(identity.permissions);
                 self.shared.set_credentials(self.opts.clone());
                 self.refresh_permissions();

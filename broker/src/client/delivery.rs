@@ -15,7 +15,7 @@ use super::{ClientShared, CloseReason};
 use crate::account::Account;
 use crate::server::Server;
 use crate::sublist::MatchResult;
-use crate::subscription::{DeliveryCount, Subscription};
+use crate::subscription::{DeliveryCount, InternalHandler, InternalMsg, Subscription, Target};
 
 /// Longest a producer waits for one stalled consumer per read batch.
 const STALL_PER_TARGET: std::time::Duration = std::time::Duration::from_millis(2);
@@ -43,7 +43,8 @@ pub struct Publisher {
 /// What delivering to one subscription needs; separate from the cache so a cached result can
 /// be borrowed while delivering.
 struct Fanout {
-    me: Arc<ClientShared>,
+    /// The publishing connection; `None` for messages the server publishes itself.
+    me: Option<Arc<ClientShared>>,
     echo: bool,
     /// Connections written to during the current read batch, with the messages and bytes
     /// queued to each; woken and counted once at the end of the batch.
@@ -58,6 +59,15 @@ struct Fanout {
 
 impl Publisher {
     pub fn new(me: Arc<ClientShared>) -> Self {
+        Self::with_origin(Some(me))
+    }
+
+    /// A publisher for messages the server itself publishes (no connection behind them).
+    pub fn internal() -> Self {
+        Self::with_origin(None)
+    }
+
+    fn with_origin(me: Option<Arc<ClientShared>>) -> Self {
         Publisher {
             fanout: Fanout {
                 me,
@@ -90,8 +100,10 @@ impl Publisher {
     /// counters.
     pub fn flush_targets(&mut self, server: &Server) {
         let f = &mut self.fanout;
-        if f.self_dirty.replace(false) {
-            f.me.outbound.wake();
+        if f.self_dirty.replace(false)
+            && let Some(me) = &f.me
+        {
+            me.outbound.wake();
         }
         if !f.touched.is_empty() {
             // Delivery is activity of the receiving connection (`/connz` `last_activity`).
@@ -220,8 +232,13 @@ impl Fanout {
         header_len: usize,
         msg: &Bytes,
     ) -> bool {
-        let target = &sub.client;
-        if !self.echo && Arc::ptr_eq(target, &self.me) {
+        let target = match &sub.target {
+            Target::Client(c) => c,
+            Target::Internal(h) => {
+                return self.deliver_internal(sub, h, subject, reply, header_len, msg);
+            }
+        };
+        if !self.echo && self.is_me(target) {
             return false;
         }
         if sub.is_closed() {
@@ -265,7 +282,7 @@ impl Fanout {
             Enqueue::Queued => {
                 self.touch(target, body.len() as u64);
                 if target.outbound.should_stall()
-                    && !Arc::ptr_eq(target, &self.me)
+                    && !self.is_me(target)
                     && !self.stalled.iter().any(|t| Arc::ptr_eq(t, target))
                 {
                     self.stalled.push(target.clone());
@@ -280,13 +297,51 @@ impl Fanout {
         }
     }
 
+    fn is_me(&self, target: &Arc<ClientShared>) -> bool {
+        self.me.as_ref().is_some_and(|m| Arc::ptr_eq(target, m))
+    }
+
+    /// Hands `msg` to an internal subscription's callback. False when it was not delivered.
+    fn deliver_internal(
+        &mut self,
+        sub: &Subscription,
+        handler: &InternalHandler,
+        subject: &[u8],
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+    ) -> bool {
+        if sub.is_closed() {
+            return false;
+        }
+        match sub.count_delivery() {
+            DeliveryCount::Skip => return false,
+            // The owner of an internal subscription removes it; past its limit it is closed.
+            DeliveryCount::DeliverLast => {
+                sub.close();
+            }
+            DeliveryCount::Deliver => {}
+        }
+        handler(&InternalMsg {
+            subject,
+            reply,
+            header_len,
+            msg,
+            from: self.me.as_ref(),
+        });
+        true
+    }
+
     /// Tells the publisher nobody is listening: a 503 status on its own reply subscription.
     fn no_responders_reply(&mut self, account: &Account, subject: &[u8], reply: &Bytes) {
+        let Some(me) = self.me.clone() else {
+            return;
+        };
         let matches = account.sublist.matches(reply);
         let Some(sub) = matches
             .psubs
             .iter()
-            .find(|s| Arc::ptr_eq(&s.client, &self.me))
+            .find(|s| s.client().is_some_and(|c| Arc::ptr_eq(c, &me)))
         else {
             return;
         };
@@ -302,7 +357,7 @@ impl Fanout {
         );
         self.head.extend_from_slice(subject);
         self.head.extend_from_slice(b"\r\n\r\n\r\n");
-        self.me.outbound.push_proto(&self.head);
+        me.outbound.push_proto(&self.head);
         self.self_dirty.set(true);
     }
 }

@@ -18,6 +18,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
 pub use accept::serve;
+pub use delivery::Publisher;
 use outbound::{CloseMode, Outbound};
 
 use crate::account::Account;
@@ -186,6 +187,25 @@ impl ClientShared {
 
     pub fn account(&self) -> Arc<Account> {
         self.account.read().clone()
+    }
+
+    /// Binds the connection to `account` (at CONNECT): subscriptions made before move over.
+    pub(crate) fn set_account(&self, account: Arc<Account>) {
+        let old = std::mem::replace(&mut *self.account.write(), account.clone());
+        if Arc::ptr_eq(&old, &account) {
+            return;
+        }
+        for sub in self.subscriptions() {
+            if old
+                .sublist
+                .remove(&sub.subject, sub.queue.as_deref(), &sub)
+                .is_ok()
+            {
+                let _ = account
+                    .sublist
+                    .insert(&sub.subject, sub.queue.as_deref(), sub.clone());
+            }
+        }
     }
 
     pub fn num_subs(&self) -> usize {

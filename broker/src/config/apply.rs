@@ -60,7 +60,6 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "system"
         | "mappings"
         | "maps"
-        | "accounts"
         | "cluster"
         | "gateway"
         | "leaf"
@@ -357,6 +356,9 @@ impl Apply<'_> {
                 }
             }
             "no_auth_user" => o.no_auth_user = non_empty(want_str(t)?),
+            "accounts" => {
+                super::accounts::apply_accounts(t, o, &mut self.errors, &mut self.warnings);
+            }
             "tls" => super::tls::apply_tls(t, o, &mut self.warnings)?,
             _ => return self.other(k, &key, t),
         }

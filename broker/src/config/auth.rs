@@ -196,10 +196,10 @@ fn valid_user_nkey(key: &str) -> bool {
     key.starts_with('U') && nkeys::KeyPair::from_public_key(key).is_ok()
 }
 
-type Users = (Vec<NkeyUser>, Vec<User>);
+pub(crate) type Users = (Vec<NkeyUser>, Vec<User>);
 
 /// The `users` list. `Ok(None)` when a type panic was recovered (the error is in `errors`).
-fn parse_users(
+pub(crate) fn parse_users(
     t: &Token,
     errors: &mut Vec<Diagnostic>,
     warnings: &mut Vec<Warning>,
@@ -221,11 +221,7 @@ fn parse_users(
             errors.push(Diagnostic::on(u, msg));
             continue;
         };
-        let mut user = User {
-            username: String::new(),
-            password: String::new(),
-            permissions: None,
-        };
+        let mut user = User::default();
         let mut nkey = String::new();
         let mut last = u;
         for (k, v) in um.iter() {
@@ -285,6 +281,7 @@ fn parse_users(
             nkeys.push(NkeyUser {
                 nkey,
                 permissions: user.permissions,
+                account: None,
             });
         } else {
             users.push(user);

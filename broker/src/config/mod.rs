@@ -7,6 +7,7 @@
 //! [`check`] is `nats-server -t`, where nats-server's warnings are fatal too. [`validate`] is
 //! the startup check of the final options (after flags), e.g. `max_payload` vs `max_pending`.
 
+mod accounts;
 mod apply;
 mod auth;
 mod blocks;

@@ -44,6 +44,7 @@ fn user(name: &str, pass: &str) -> User {
         username: name.to_string(),
         password: pass.to_string(),
         permissions: None,
+        account: None,
     }
 }
 

@@ -75,11 +75,13 @@ fn helm_chart_cluster_with_jetstream_auth_and_include() {
                 username: "app".into(),
                 password: "app-secret".into(),
                 permissions: None,
+                account: None,
             },
             User {
                 username: "admin".into(),
                 password: "$2a$11$V1qrpBt8/SLfEBr4NJq4T.2mg8chx8.MTblUiTBOLV3MKDeAy.f7u".into(),
                 permissions: None,
+                account: None,
             },
         ]
     );
@@ -169,7 +171,10 @@ fn docs_authorization_examples() {
 fn docs_blocks_rnats_does_not_run_yet() {
     let (o, w) = load("docs/mappings-accounts.conf");
     assert_eq!((o.host.as_str(), o.port), ("0.0.0.0", Some(4222)));
-    assert_eq!(w, [unsupported("mappings"), unsupported("accounts")]);
+    assert_eq!(w, [unsupported("mappings"), unsupported("mappings")]);
+    assert_eq!(o.accounts.len(), 1);
+    assert_eq!(o.users.len(), 2);
+    assert_eq!(o.users[0].account.as_deref(), Some("accountA"));
     let (_, w) = load("docs/jetstream.conf");
     assert_eq!(w, [unsupported("jetstream")]);
     let (_, w) = load("docs/cluster.conf");

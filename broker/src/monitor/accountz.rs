@@ -1,5 +1,7 @@
-//! `/accountz`: the account list (`$G` only until accounts are configurable) and, with
-//! `acc=<name>`, one account's details in the reference's shape.
+//! `/accountz`: the account list and, with `acc=<name>`, one account's details in the
+//! reference's shape.
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::Uri;
@@ -49,22 +51,21 @@ pub fn accountz(server: &Server, acc: &str) -> Result<Accountz, String> {
         accounts: None,
         account_detail: None,
     };
-    let global = server.global_account();
     if acc.is_empty() {
-        out.accounts = Some(vec![global.name.clone()]);
+        out.accounts = Some(server.accounts().iter().map(|a| a.name.clone()).collect());
         return Ok(out);
     }
-    if acc != global.name {
+    let Some(account) = server.lookup_account(acc) else {
         return Err(format!("Account {acc} does not exist"));
-    }
-    let stats = global.sublist.stats();
+    };
+    let stats = account.sublist.stats();
     let clients = server
         .clients()
         .iter()
-        .filter(|c| c.account().name == global.name)
+        .filter(|c| Arc::ptr_eq(&c.account(), &account))
         .count();
     out.account_detail = Some(AccountInfo {
-        account_name: global.name.clone(),
+        account_name: account.name.clone(),
         update_time: server.start,
         expired: false,
         complete: true,
@@ -72,7 +73,7 @@ pub fn accountz(server: &Server, acc: &str) -> Result<Accountz, String> {
         leafnode_connections: 0,
         client_connections: clients,
         subscriptions: stats.num_subscriptions,
-        name_tag: global.name.clone(),
+        name_tag: account.name.clone(),
         sublist_stats: StatsJson::from(&stats),
     });
     Ok(out)

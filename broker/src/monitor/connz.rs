@@ -210,9 +210,9 @@ pub fn fill(c: &ClientShared, now: DateTime<Utc>) -> ConnInfo {
     }
 }
 
-/// Whether an account of that name exists (only `$G` until accounts are configurable).
+/// Whether an account of that name exists.
 fn account_exists(server: &Server, name: &str) -> bool {
-    server.global_account().name == name
+    server.lookup_account(name).is_some()
 }
 
 /// Builds `/connz`; an error is the reference's 400 text.

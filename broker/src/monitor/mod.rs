@@ -2,10 +2,10 @@
 //! `/routez`, `/accountz`, `/healthz`) with its fields, options and errors, and Prometheus
 //! `/metrics`.
 
-mod accountz;
+pub mod accountz;
 pub mod activity;
 pub mod closed;
-mod connz;
+pub mod connz;
 mod gofmt;
 mod healthz;
 mod metrics;

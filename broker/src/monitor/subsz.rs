@@ -54,7 +54,7 @@ impl SubDetail {
             sid: String::from_utf8_lossy(&sub.sid).into_owned(),
             msgs: sub.delivered(),
             max: sub.max(),
-            cid: sub.client.cid,
+            cid: sub.client().map_or(0, |c| c.cid),
         }
     }
 

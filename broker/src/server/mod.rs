@@ -36,6 +36,8 @@ pub struct Server {
     pub name: String,
     pub xkey: String,
     global: Arc<Account>,
+    /// Every account by name, `$G` included: configured, and registered at runtime.
+    accounts: RwLock<HashMap<String, Arc<Account>>>,
     clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
     next_cid: AtomicU64,
     pub stats: ServerStats,
@@ -61,7 +63,15 @@ impl Server {
         let name = opts.server_name.clone().unwrap_or_else(|| id.clone());
         let global = Account::new(GLOBAL_ACCOUNT, !opts.no_sublist_cache);
         let now = chrono::Utc::now();
+        let mut accounts = HashMap::new();
+        accounts.insert(GLOBAL_ACCOUNT.to_string(), global.clone());
+        for a in &opts.accounts {
+            accounts
+                .entry(a.name.clone())
+                .or_insert_with(|| Account::new(&a.name, !opts.no_sublist_cache));
+        }
         Arc::new(Server {
+            accounts: RwLock::new(accounts),
             opts: RwLock::new(Arc::new(opts)),
             id,
             name,
@@ -87,8 +97,12 @@ impl Server {
         self.opts.read().clone()
     }
 
-    /// Replaces the options in force (config reload).
+    /// Replaces the options in force (config reload). Accounts it names that do not exist
+    /// yet are created.
     pub fn set_options(&self, opts: Options) {
+        for a in &opts.accounts {
+            self.register_account(&a.name);
+        }
         for c in self.clients.lock().values() {
             c.outbound.set_max_pending(opts.max_pending);
         }
@@ -104,6 +118,55 @@ impl Server {
 
     pub fn global_account(&self) -> Arc<Account> {
         self.global.clone()
+    }
+
+    /// The account named `name`, if it exists.
+    pub fn lookup_account(&self, name: &str) -> Option<Arc<Account>> {
+        self.accounts.read().get(name).cloned()
+    }
+
+    /// The account named `name`, created (empty: no users, exports or imports) if it does
+    /// not exist yet. For accounts made at runtime (`$SYS`, accounts from JWTs).
+    pub fn register_account(&self, name: &str) -> Arc<Account> {
+        if let Some(a) = self.lookup_account(name) {
+            return a;
+        }
+        let cache = !self.options().no_sublist_cache;
+        self.accounts
+            .write()
+            .entry(name.to_string())
+            .or_insert_with(|| Account::new(name, cache))
+            .clone()
+    }
+
+    /// Every account, sorted by name.
+    pub fn accounts(&self) -> Vec<Arc<Account>> {
+        let mut all: Vec<_> = self.accounts.read().values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// The account a user bound to `name` joins (`None`: `$G`).
+    pub fn account_for(&self, name: Option<&str>) -> Arc<Account> {
+        match name {
+            Some(n) => self.register_account(n),
+            None => self.global_account(),
+        }
+    }
+
+    /// Publishes a message from the server itself into `account` (no client behind it):
+    /// delivered to the account's matching subscriptions, client and internal alike.
+    pub fn publish_internal(
+        &self,
+        account: &Account,
+        subject: &bytes::Bytes,
+        reply: Option<&bytes::Bytes>,
+        header_len: usize,
+        msg: &bytes::Bytes,
+    ) {
+        let mut p = client::Publisher::internal();
+        p.publish(account, subject, reply, header_len, msg);
+        p.flush_targets(self);
     }
 
     pub fn client_addr(&self) -> Option<SocketAddr> {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::Server;
+use crate::account::GLOBAL_ACCOUNT;
 use crate::auth;
 use crate::cli::Flags;
 use crate::client::{ClientShared, CloseReason};
@@ -76,6 +77,7 @@ fn check_reloadable(old: &Options, new: &Options) -> Result<(), String> {
 /// Everything that decides who may connect and what they may do.
 fn auth_settings(o: &Options) -> impl PartialEq + '_ {
     (
+        &o.accounts,
         &o.username,
         &o.password,
         &o.authorization,
@@ -152,6 +154,14 @@ fn recheck_clients(server: &Server) {
             c.close(CloseReason::TlsHandshakeError);
             continue;
         }
+        if moved_account(&opts, &creds, &c.account().name) {
+            tracing::debug!(
+                "{} - account changed or user removed after reload",
+                c.label()
+            );
+            c.close(CloseReason::ClientClosed);
+            continue;
+        }
         match auth::authenticate(&opts, &creds, c.transport()) {
             None => {
                 c.outbound.push_proto(b"-ERR 'Authorization Violation'\r\n");
@@ -168,6 +178,34 @@ fn recheck_clients(server: &Server) {
                 }
             }
         }
+    }
+}
+
+/// nats-server's `clientHasMovedToDifferentAccount`: a client that connected as a named user
+/// or nkey whose entry is gone or now belongs to another account. Such clients are closed
+/// (`Client Closed`, no `-ERR`) and reconnect into the right account.
+fn moved_account(
+    opts: &Options,
+    creds: &crate::client::connect::ConnectOptions,
+    current: &str,
+) -> bool {
+    let bound = if !creds.nkey.is_empty() {
+        opts.nkeys
+            .iter()
+            .find(|n| n.nkey == creds.nkey)
+            .map(|n| n.account.as_deref())
+    } else if !creds.user.is_empty() {
+        opts.users
+            .iter()
+            .find(|u| u.username == creds.user)
+            .map(|u| u.account.as_deref())
+            .or_else(|| (opts.username.as_deref() == Some(creds.user.as_str())).then_some(None))
+    } else {
+        return false;
+    };
+    match bound {
+        Some(account) => account.unwrap_or(GLOBAL_ACCOUNT) != current,
+        None => true,
     }
 }
 
