@@ -3,7 +3,11 @@
 //! live in the server's registry. Exports and imports are declared here as config values.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use parking_lot::{Mutex, RwLock};
+
+use crate::imports::{Responses, StreamRoute};
 use crate::sublist::Sublist;
 use crate::subscription::Subscription;
 
@@ -63,10 +67,94 @@ pub struct Import {
     pub share: bool,
 }
 
-/// One account: a name and the subscriptions of its connections.
+impl Import {
+    /// Service import: the subject requests are published on in the importing account.
+    pub fn local_subject(&self) -> &str {
+        self.to.as_deref().unwrap_or(&self.subject)
+    }
+
+    /// Stream import: the subject pattern messages appear on in the importing account
+    /// (`prefix.` + subject, or `to`, or the subject itself).
+    pub fn stream_destination(&self) -> String {
+        match (&self.prefix, &self.to) {
+            (Some(p), _) if !p.is_empty() => {
+                let p = p.trim_end_matches('.');
+                format!("{p}.{}", self.subject)
+            }
+            (_, Some(to)) if !to.is_empty() => to.clone(),
+            _ => self.subject.clone(),
+        }
+    }
+}
+
+/// nats-server's `isSubsetMatch`: is every subject `subject` can stand for also matched by
+/// the export pattern `pattern`? (`x.*` is a subset of `x.>`, not the other way round.)
+pub fn is_subset_match(subject: &str, pattern: &str) -> bool {
+    let tokens: Vec<&str> = subject.split('.').collect();
+    let test: Vec<&str> = pattern.split('.').collect();
+    for (i, t2) in test.iter().enumerate() {
+        let Some(t1) = tokens.get(i) else {
+            return false;
+        };
+        if t2.is_empty() {
+            return false;
+        }
+        if *t2 == ">" {
+            return true;
+        }
+        if t1.is_empty() || *t1 == ">" {
+            return false;
+        }
+        if *t1 == "*" {
+            if *t2 != "*" {
+                return false;
+            }
+            continue;
+        }
+        if *t2 != "*" && t1 != t2 {
+            return false;
+        }
+    }
+    tokens.len() == test.len()
+}
+
+/// nats-server's `checkStreamExportApproved` / `checkServiceExportApproved` for configured
+/// accounts: does one of `exports` (of the right kind) let `importer` import `subject`?
+/// The exact subject is looked up first, then any export it is a subset of.
+pub fn export_allows(exports: &[Export], service: bool, importer: &str, subject: &str) -> bool {
+    let kind = |e: &&Export| e.service.is_some() == service;
+    let allowed = |e: &Export| {
+        if e.token_position > 0 {
+            return subject
+                .split('.')
+                .nth(e.token_position as usize - 1)
+                .is_some_and(|t| t == importer);
+        }
+        e.accounts.is_empty() || e.accounts.iter().any(|a| a == importer)
+    };
+    if let Some(e) = exports.iter().filter(kind).find(|e| e.subject == subject) {
+        return allowed(e);
+    }
+    exports
+        .iter()
+        .filter(kind)
+        .find(|e| is_subset_match(subject, &e.subject))
+        .is_some_and(allowed)
+}
+
+/// One account: a name, the subscriptions of its connections, and the routes its imports
+/// and exports installed.
 pub struct Account {
     pub name: String,
     pub sublist: Sublist<Subscription>,
+    /// Streams other accounts import from this one, checked on every publish here.
+    streams_out: RwLock<Arc<Vec<StreamRoute>>>,
+    /// Whether `streams_out` is non-empty (one relaxed load on the publish path).
+    has_streams_out: AtomicBool,
+    /// The service-import subscriptions this account holds in its own sublist.
+    import_subs: Mutex<Vec<Arc<Subscription>>>,
+    /// Responses owed to requestors that came in through service imports.
+    pub(crate) responses: Mutex<Responses>,
 }
 
 impl Account {
@@ -74,7 +162,60 @@ impl Account {
         Arc::new(Account {
             name: name.to_string(),
             sublist: Sublist::new(sublist_cache),
+            streams_out: RwLock::new(Arc::new(Vec::new())),
+            has_streams_out: AtomicBool::new(false),
+            import_subs: Mutex::new(Vec::new()),
+            responses: Mutex::new(Responses::default()),
         })
+    }
+
+    /// The stream routes to importers, when there are any.
+    pub fn stream_routes(&self) -> Option<Arc<Vec<StreamRoute>>> {
+        if !self.has_streams_out.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(self.streams_out.read().clone())
+    }
+
+    pub(crate) fn add_stream_route(&self, route: StreamRoute) {
+        let mut routes = self.streams_out.write();
+        let mut next: Vec<StreamRoute> = routes.as_ref().clone();
+        next.push(route);
+        *routes = Arc::new(next);
+        self.has_streams_out.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_import_sub(&self, sub: Subscription) {
+        let sub = Arc::new(sub);
+        if self
+            .sublist
+            .insert(&sub.subject, sub.queue.as_deref(), sub.clone())
+            .is_ok()
+        {
+            self.import_subs.lock().push(sub);
+        }
+    }
+
+    /// Number of service imports installed in this account.
+    pub fn num_service_imports(&self) -> usize {
+        self.import_subs.lock().len()
+    }
+
+    /// Number of stream routes other accounts import through.
+    pub fn num_stream_routes(&self) -> usize {
+        self.streams_out.read().len()
+    }
+
+    /// Removes the routes and subscriptions of the previous import configuration.
+    pub(crate) fn clear_imports(&self) {
+        *self.streams_out.write() = Arc::new(Vec::new());
+        self.has_streams_out.store(false, Ordering::Relaxed);
+        for sub in self.import_subs.lock().drain(..) {
+            sub.close();
+            let _ = self
+                .sublist
+                .remove(&sub.subject, sub.queue.as_deref(), &sub);
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod imports;
 pub mod launch;
 pub mod logging;
 pub mod monitor;

@@ -32,6 +32,9 @@ pub enum Target {
     Client(Arc<ClientShared>),
     /// A server-side consumer: the callback is invoked inline.
     Internal(InternalHandler),
+    /// Cross-account routing: a service import (requests forwarded into the exporter) or an
+    /// exporter's response subscription (answers mapped back to the requestor).
+    Import(Arc<crate::imports::ImportTarget>),
 }
 
 /// One `SUB` of one connection, or one internal subscription.
@@ -85,7 +88,8 @@ impl Subscription {
         Self::with_target(Target::Internal(handler), subject, queue, sid)
     }
 
-    fn with_target(target: Target, subject: Bytes, queue: Option<Bytes>, sid: Bytes) -> Self {
+    /// A subscription delivering to `target`.
+    pub fn with_target(target: Target, subject: Bytes, queue: Option<Bytes>, sid: Bytes) -> Self {
         Subscription {
             target,
             subject,
@@ -109,7 +113,7 @@ impl Subscription {
     pub fn client(&self) -> Option<&Arc<ClientShared>> {
         match &self.target {
             Target::Client(c) => Some(c),
-            Target::Internal(_) => None,
+            Target::Internal(_) | Target::Import(_) => None,
         }
     }
 

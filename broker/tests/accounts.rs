@@ -201,3 +201,132 @@ async fn internal_subscriptions_and_internal_publish() {
     );
     srv.shutdown().await;
 }
+
+const IMPORTS: &str = r#"
+accounts {
+  A: {
+    users: [ {user: a, password: pa} ]
+    exports: [
+      {stream: "events.>"}
+      {stream: "private.>", accounts: [C]}
+      {service: "svc.*"}
+      {service: "stream.svc", response_type: stream}
+    ]
+  }
+  B: {
+    users: [ {user: b, password: pb} ]
+    imports: [
+      {stream: {account: A, subject: "events.>"}, prefix: "from_a"}
+      {service: {account: A, subject: "svc.echo"}, to: "echo"}
+      {service: {account: A, subject: "stream.svc"}}
+    ]
+  }
+  C: {
+    users: [ {user: c, password: pc} ]
+    imports: [
+      {stream: {account: A, subject: "private.>"}, to: "mine.>"}
+      {stream: {account: A, subject: "events.x"}}
+    ]
+  }
+}
+"#;
+
+#[tokio::test]
+async fn stream_imports_with_prefix_and_to() {
+    let (srv, _dir) = start_conf("acc-stream", IMPORTS).await;
+    let a = connect(&srv, "a", "pa").await;
+    let b = connect(&srv, "b", "pb").await;
+    let c = connect(&srv, "c", "pc").await;
+    let mut b_prefixed = b.subscribe("from_a.events.>").await.expect("sub");
+    let mut b_plain = b.subscribe("events.>").await.expect("sub");
+    let mut c_mine = c.subscribe("mine.>").await.expect("sub");
+    let mut c_events = c.subscribe("events.>").await.expect("sub");
+    b.flush().await.expect("flush");
+    c.flush().await.expect("flush");
+    a.publish("events.x", "e1".into()).await.expect("pub");
+    a.publish("private.p", "p1".into()).await.expect("pub");
+    a.flush().await.expect("flush");
+    let m = next(&mut b_prefixed).await;
+    assert_eq!(
+        (m.subject.as_str(), &m.payload[..]),
+        ("from_a.events.x", &b"e1"[..])
+    );
+    let m = next(&mut c_mine).await;
+    assert_eq!((m.subject.as_str(), &m.payload[..]), ("mine.p", &b"p1"[..]));
+    let m = next(&mut c_events).await;
+    assert_eq!(
+        (m.subject.as_str(), &m.payload[..]),
+        ("events.x", &b"e1"[..])
+    );
+    // B did not import `events.>` unprefixed, nor `private.>` (C only).
+    assert!(silent(&mut b_plain).await);
+    assert!(silent(&mut b_prefixed).await);
+    // Importers publishing on the imported subjects do not reach the exporter.
+    let mut a_events = a.subscribe("events.>").await.expect("sub");
+    a.flush().await.expect("flush");
+    b.publish("events.y", "back".into()).await.expect("pub");
+    b.flush().await.expect("flush");
+    assert!(silent(&mut a_events).await);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn service_import_request_reply() {
+    let (srv, _dir) = start_conf("acc-service", IMPORTS).await;
+    let a = connect(&srv, "a", "pa").await;
+    let b = connect(&srv, "b", "pb").await;
+    let mut requests = a.subscribe("svc.*").await.expect("sub");
+    a.flush().await.expect("flush");
+    let responder = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(m) = requests.next().await {
+            let reply = m.reply.clone().expect("reply");
+            let info = m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Request-Info").map(|v| v.to_string()))
+                .unwrap_or_default();
+            seen.push((m.subject.to_string(), reply.to_string(), info));
+            let mut answer = b"echo:".to_vec();
+            answer.extend_from_slice(&m.payload);
+            a.publish(reply, answer.into()).await.expect("respond");
+            a.flush().await.expect("flush");
+            if seen.len() == 2 {
+                return seen;
+            }
+        }
+        seen
+    });
+    let r = tokio::time::timeout(T, b.request("echo", "one".into()))
+        .await
+        .expect("in time")
+        .expect("response");
+    assert_eq!(r.payload, Bytes::from("echo:one"));
+    let r = tokio::time::timeout(T, b.request("echo", "two".into()))
+        .await
+        .expect("in time")
+        .expect("response");
+    assert_eq!(r.payload, Bytes::from("echo:two"));
+    let seen = tokio::time::timeout(T, responder)
+        .await
+        .expect("in time")
+        .expect("responder");
+    for (subject, reply, info) in &seen {
+        assert_eq!(subject, "svc.echo");
+        assert!(reply.starts_with("_R_."), "{reply}");
+        assert_eq!(info, "{\"acc\":\"B\"}");
+    }
+    // A request on an import with no responder: no responders, not a timeout.
+    let a2 = connect(&srv, "a", "pa").await;
+    drop(a2);
+    let err = tokio::time::timeout(T, b.request("stream.svc", "x".into()))
+        .await
+        .expect("in time")
+        .expect_err("nobody answers");
+    assert_eq!(
+        err.kind(),
+        async_nats::client::RequestErrorKind::NoResponders,
+        "{err}"
+    );
+    srv.shutdown().await;
+}

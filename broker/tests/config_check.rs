@@ -68,6 +68,75 @@ const INLINE: &[(&str, &str)] = &[
         "variables",
         "PORT = 4555\nport: $PORT\nserver_name: \"srv-$PORT\"\n",
     ),
+    (
+        "accounts-exports-imports",
+        "accounts {\n  A: { users: [{user: a, password: a}], exports: [{stream: \"x.>\"}, {service: \"svc.*\", accounts: [B], response_type: stream}] }\n  B: { users: [{user: b, password: b}], imports: [{stream: {account: A, subject: \"x.>\"}, prefix: p}, {service: {account: A, subject: \"svc.a\"}, to: \"local.a\"}] }\n}\n",
+    ),
+    ("accounts-list", "accounts: [A, B, A]\n"),
+    ("accounts-reserved", "accounts { \"$G\": {} }\n"),
+    ("accounts-not-map", "accounts { A: 1 }\n"),
+    (
+        "accounts-duplicate-user",
+        "accounts {\n  A: { users: [{user: u, password: a}] }\n  B: { users: [{user: u, password: b}] }\n}\n",
+    ),
+    (
+        "accounts-with-single-user",
+        "authorization { user: x, password: y }\naccounts { A: { users: [{user: a, password: a}] } }\n",
+    ),
+    (
+        "accounts-unknown-field",
+        "accounts { A: { users: [], colour: blue } }\n",
+    ),
+    ("accounts-bad-nkey", "accounts { A: { nkey: \"Anope\" } }\n"),
+    (
+        "import-not-authorized",
+        "accounts {\n  A: { exports: [{service: \"svc\", accounts: [C]}] }\n  B: { imports: [{service: {account: A, subject: \"svc\"}}] }\n  C: {}\n}\n",
+    ),
+    (
+        "import-not-exported",
+        "accounts {\n  A: {}\n  B: { imports: [{stream: {account: A, subject: \"x\"}}] }\n}\n",
+    ),
+    (
+        "import-unknown-account",
+        "accounts {\n  B: { imports: [{service: {account: Z, subject: \"svc\"}}] }\n}\n",
+    ),
+    (
+        "export-unknown-account",
+        "accounts {\n  A: { exports: [{stream: \"x\", accounts: [Z]}] }\n}\n",
+    ),
+    (
+        "import-wildcard-prefix",
+        "accounts {\n  A: { exports: [{stream: \"x.>\"}] }\n  B: { imports: [{stream: {account: A, subject: \"x.>\"}, prefix: \"p.*\"}] }\n}\n",
+    ),
+    (
+        "import-duplicate-stream",
+        "accounts {\n  A: { exports: [{stream: \"x.>\"}] }\n  B: { imports: [{stream: {account: A, subject: \"x.>\"}}, {stream: {account: A, subject: \"x.>\"}, prefix: q}] }\n}\n",
+    ),
+    (
+        "import-duplicate-service",
+        "accounts {\n  A: { exports: [{service: \"s.>\"}] }\n  B: { imports: [{service: {account: A, subject: \"s.1\"}, to: l}, {service: {account: A, subject: \"s.2\"}, to: l}] }\n}\n",
+    ),
+    (
+        "export-bad-response-type",
+        "accounts { A: { exports: [{service: \"s\", response_type: sometimes}] } }\n",
+    ),
+    ("export-not-map", "accounts { A: { exports: [\"s\"] } }\n"),
+    (
+        "exports-not-array",
+        "accounts { A: { exports: {service: s} } }\n",
+    ),
+    (
+        "import-missing-subject",
+        "accounts { A: {}, B: { imports: [{service: {account: A}}] } }\n",
+    ),
+    (
+        "export-response-on-stream",
+        "accounts { A: { exports: [{stream: \"s\", response_type: chunked}] } }\n",
+    ),
+    (
+        "export-token-position",
+        "accounts {\n  A: { exports: [{stream: \"a.*.x\", account_token_position: 2}, {stream: \"b.x\", account_token_position: 2}] }\n}\n",
+    ),
     ("empty", ""),
 ];
 

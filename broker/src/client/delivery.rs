@@ -13,6 +13,7 @@ use bytes::Bytes;
 use super::outbound::Enqueue;
 use super::{ClientShared, CloseReason};
 use crate::account::Account;
+use crate::imports::{self, ImportTarget};
 use crate::server::Server;
 use crate::sublist::MatchResult;
 use crate::subscription::{DeliveryCount, InternalHandler, InternalMsg, Subscription, Target};
@@ -24,6 +25,19 @@ const STALL_TOTAL: std::time::Duration = std::time::Duration::from_millis(10);
 /// Entries in a connection's own match cache (nats-server's per-client cache holds 512); past
 /// it the cache starts over, which keeps memory per connection small and bounded.
 const L1_MAX: usize = 512;
+/// Service imports one message may pass through (nats-server stops import cycles by
+/// remembering the imports it crossed; a fixed depth bounds the same recursion).
+const MAX_IMPORT_DEPTH: u8 = 8;
+
+/// What delivering to one subscription did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delivered {
+    No,
+    /// Queued to a client or handed to an internal handler (counted as one message out).
+    Counted,
+    /// Forwarded through an import (the deliveries behind it were counted there).
+    Forwarded,
+}
 
 /// The publishing side of a connection (lives in its reader task).
 pub struct Publisher {
@@ -38,6 +52,8 @@ pub struct Publisher {
     /// Server-wide counters not yet added (added once per read batch).
     out_msgs: u64,
     out_bytes: u64,
+    /// Service imports the message being delivered has crossed.
+    depth: u8,
 }
 
 /// What delivering to one subscription needs; separate from the cache so a cached result can
@@ -83,6 +99,7 @@ impl Publisher {
             l1_account: 0,
             out_msgs: 0,
             out_bytes: 0,
+            depth: 0,
         }
     }
 
@@ -177,10 +194,39 @@ impl Publisher {
         // The cached result is shared (an Arc clone costs one uncontended increment) so the
         // fan-out below can borrow `self.fanout` mutably.
         let result = self.lookup(account, subject).clone();
-        let mut delivered = 0u64;
+        let delivered = self.fan_out(account, &result, subject, reply, header_len, msg, false);
+        if delivered == 0
+            && let Some(reply) = reply
+            && self.no_responders
+        {
+            self.fanout.no_responders_reply(account, subject, reply);
+        }
+    }
+
+    /// Delivers to every subscription of `result` (one member per queue group), then to the
+    /// accounts importing the subject as a stream. `via_stream`: the message came in through
+    /// a stream import, so it reaches client subscriptions only and goes no further.
+    /// Returns the number of subscriptions that took it.
+    #[allow(clippy::too_many_arguments)]
+    fn fan_out(
+        &mut self,
+        account: &Account,
+        result: &MatchResult<Subscription>,
+        subject: &Bytes,
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+        via_stream: bool,
+    ) -> u64 {
+        let (mut delivered, mut counted) = (0u64, 0u64);
         for sub in &result.psubs {
-            if self.fanout.deliver(sub, subject, reply, header_len, msg) {
-                delivered += 1;
+            match self.deliver(sub, subject, reply, header_len, msg, via_stream) {
+                Delivered::No => {}
+                Delivered::Counted => {
+                    delivered += 1;
+                    counted += 1;
+                }
+                Delivered::Forwarded => delivered += 1,
             }
         }
         for group in &result.qsubs {
@@ -191,20 +237,122 @@ impl Publisher {
             let start = fastrand::usize(0..n);
             for i in 0..n {
                 let sub = &group.members[(start + i) % n];
-                if self.fanout.deliver(sub, subject, reply, header_len, msg) {
-                    delivered += 1;
-                    break;
+                match self.deliver(sub, subject, reply, header_len, msg, via_stream) {
+                    Delivered::No => continue,
+                    Delivered::Counted => counted += 1,
+                    Delivered::Forwarded => {}
                 }
+                delivered += 1;
+                break;
             }
         }
-        if delivered > 0 {
-            self.out_msgs += delivered;
-            self.out_bytes += delivered * msg.len() as u64;
-        } else if let Some(reply) = reply
-            && self.no_responders
-        {
-            self.fanout.no_responders_reply(account, subject, reply);
+        if counted > 0 {
+            self.out_msgs += counted;
+            self.out_bytes += counted * msg.len() as u64;
         }
+        if !via_stream && let Some(routes) = account.stream_routes() {
+            for r in routes.iter() {
+                if !r.matches(subject) {
+                    continue;
+                }
+                let Some(importer) = r.importer.upgrade() else {
+                    continue;
+                };
+                let to = r.map.apply(subject);
+                let result = importer.sublist.matches(&to);
+                delivered += self.fan_out(&importer, &result, &to, reply, header_len, msg, true);
+            }
+        }
+        delivered
+    }
+
+    /// Delivers to one subscription: a client's or internal one through the fan-out, an
+    /// import by forwarding into the other account.
+    fn deliver(
+        &mut self,
+        sub: &Arc<Subscription>,
+        subject: &Bytes,
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+        via_stream: bool,
+    ) -> Delivered {
+        let ok = match &sub.target {
+            Target::Client(_) => self.fanout.deliver(sub, subject, reply, header_len, msg),
+            Target::Internal(_) if via_stream => false,
+            Target::Internal(_) => self.fanout.deliver(sub, subject, reply, header_len, msg),
+            Target::Import(_) if via_stream => false,
+            Target::Import(t) => {
+                return if self.forward(sub, t, subject, reply, header_len, msg) {
+                    Delivered::Forwarded
+                } else {
+                    Delivered::No
+                };
+            }
+        };
+        if ok {
+            Delivered::Counted
+        } else {
+            Delivered::No
+        }
+    }
+
+    /// A service import takes a request into the exporting account (with a mapped `_R_`
+    /// reply and the requestor's account in `Nats-Request-Info`); a response subscription
+    /// takes an answer back to the requestor's reply. False when nobody received it.
+    fn forward(
+        &mut self,
+        sub: &Subscription,
+        target: &ImportTarget,
+        subject: &Bytes,
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+    ) -> bool {
+        if sub.is_closed() || self.depth >= MAX_IMPORT_DEPTH {
+            return false;
+        }
+        self.depth += 1;
+        let n = match target {
+            ImportTarget::Service(si) => match (si.exporter.upgrade(), si.importer.upgrade()) {
+                (Some(exporter), Some(importer)) => {
+                    let to = si.map.apply(subject);
+                    let new_reply = reply
+                        .map(|r| imports::new_response(&exporter, &importer, r, si.response_type));
+                    let rtt = self
+                        .fanout
+                        .me
+                        .as_ref()
+                        .map(|c| c.activity.rtt())
+                        .unwrap_or_default();
+                    let (m, hl) = imports::with_request_info(msg, header_len, &importer.name, rtt);
+                    let result = exporter.sublist.matches(&to);
+                    let n =
+                        self.fan_out(&exporter, &result, &to, new_reply.as_ref(), hl, &m, false);
+                    if n == 0
+                        && let Some(r) = &new_reply
+                    {
+                        imports::drop_response(&exporter, r);
+                    }
+                    n
+                }
+                _ => 0,
+            },
+            ImportTarget::Responses(exporter) => {
+                match exporter
+                    .upgrade()
+                    .and_then(|e| imports::take_response(&e, subject))
+                {
+                    Some((importer, to)) => {
+                        let result = importer.sublist.matches(&to);
+                        self.fan_out(&importer, &result, &to, None, header_len, msg, false)
+                    }
+                    None => 0,
+                }
+            }
+        };
+        self.depth -= 1;
+        n > 0
     }
 }
 
@@ -237,6 +385,8 @@ impl Fanout {
             Target::Internal(h) => {
                 return self.deliver_internal(sub, h, subject, reply, header_len, msg);
             }
+            // Imports are forwarded by the publisher, never queued.
+            Target::Import(_) => return false,
         };
         if !self.echo && self.is_me(target) {
             return false;

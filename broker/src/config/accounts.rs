@@ -60,6 +60,8 @@ pub(crate) fn apply_accounts(
             }
         }
         Value::Map(m) => {
+            let before = errors.len();
+            let first = opts.accounts.len();
             let mut names: HashSet<String> =
                 opts.users.iter().map(|u| u.username.clone()).collect();
             names.extend(opts.nkeys.iter().map(|n| n.nkey.clone()));
@@ -111,10 +113,16 @@ pub(crate) fn apply_accounts(
                                 default_perms = Some(Arc::new(p));
                             }
                         }
-                        "exports" | "imports" | "jetstream" | "mappings" | "maps" | "limits"
-                        | "msg_trace" | "trace_dest" => {
-                            warnings.push(Warning::unsupported(&v.pos, k))
-                        }
+                        "exports" => match super::exports::parse_exports(v, errors) {
+                            Ok(e) => acc.exports = e,
+                            Err(d) => errors.push(d),
+                        },
+                        "imports" => match super::exports::parse_imports(v, errors) {
+                            Ok(i) => acc.imports = i,
+                            Err(d) => errors.push(d),
+                        },
+                        "jetstream" | "mappings" | "maps" | "limits" | "msg_trace"
+                        | "trace_dest" => warnings.push(Warning::unsupported(&v.pos, k)),
                         _ if v.used_variable => {}
                         _ => errors.push(Diagnostic::on(v, format!("unknown field {}", quote(k)))),
                     }
@@ -162,6 +170,10 @@ pub(crate) fn apply_accounts(
             for (nkeys, users) in pending {
                 opts.nkeys.extend(nkeys);
                 opts.users.extend(users);
+            }
+            // nats-server checks exports and imports only when the accounts parsed cleanly.
+            if errors.len() == before {
+                super::exports::resolve(tok, &opts.accounts[first..], errors);
             }
         }
         _ => errors.push(super::convert::mismatch(tok, "[]interface {}")),

@@ -15,6 +15,7 @@ mod convert;
 mod digest;
 mod duration;
 mod error;
+mod exports;
 mod gofmt;
 mod lexer;
 mod parser;

@@ -38,6 +38,8 @@ pub struct Server {
     global: Arc<Account>,
     /// Every account by name, `$G` included: configured, and registered at runtime.
     accounts: RwLock<HashMap<String, Arc<Account>>>,
+    /// Names of the accounts the config defines (a reload drops those it no longer names).
+    configured: Mutex<Vec<String>>,
     clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
     next_cid: AtomicU64,
     pub stats: ServerStats,
@@ -65,13 +67,9 @@ impl Server {
         let now = chrono::Utc::now();
         let mut accounts = HashMap::new();
         accounts.insert(GLOBAL_ACCOUNT.to_string(), global.clone());
-        for a in &opts.accounts {
-            accounts
-                .entry(a.name.clone())
-                .or_insert_with(|| Account::new(&a.name, !opts.no_sublist_cache));
-        }
-        Arc::new(Server {
+        let server = Arc::new(Server {
             accounts: RwLock::new(accounts),
+            configured: Mutex::new(Vec::new()),
             opts: RwLock::new(Arc::new(opts)),
             id,
             name,
@@ -89,7 +87,38 @@ impl Server {
             lame_duck: AtomicBool::new(false),
             closed: Default::default(),
             options_gen: AtomicU64::new(0),
-        })
+        });
+        server.configure_accounts(&server.options());
+        server
+    }
+
+    /// Makes the registry match the config: creates the accounts it names, drops those a
+    /// previous config named and this one does not (`$G` and runtime accounts stay), and
+    /// installs the imports (stream routes, service-import subscriptions) afresh.
+    fn configure_accounts(&self, opts: &Options) {
+        let cache = !opts.no_sublist_cache;
+        let mut configured = self.configured.lock();
+        let mut removed = Vec::new();
+        {
+            let mut map = self.accounts.write();
+            for name in configured.iter() {
+                if name != GLOBAL_ACCOUNT && !opts.accounts.iter().any(|a| &a.name == name) {
+                    removed.extend(map.remove(name));
+                }
+            }
+            for a in &opts.accounts {
+                map.entry(a.name.clone())
+                    .or_insert_with(|| Account::new(&a.name, cache));
+            }
+        }
+        *configured = opts.accounts.iter().map(|a| a.name.clone()).collect();
+        for a in &removed {
+            tracing::info!("Reloaded: deleting account {:?}", a.name);
+        }
+        crate::imports::install(&opts.accounts, &self.accounts());
+        for a in removed {
+            crate::imports::install(&[], &[a]);
+        }
     }
 
     /// The options in force (a snapshot; reload swaps the whole value).
@@ -97,12 +126,10 @@ impl Server {
         self.opts.read().clone()
     }
 
-    /// Replaces the options in force (config reload). Accounts it names that do not exist
-    /// yet are created.
+    /// Replaces the options in force (config reload), with the accounts and imports it
+    /// configures.
     pub fn set_options(&self, opts: Options) {
-        for a in &opts.accounts {
-            self.register_account(&a.name);
-        }
+        self.configure_accounts(&opts);
         for c in self.clients.lock().values() {
             c.outbound.set_max_pending(opts.max_pending);
         }
