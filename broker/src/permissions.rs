@@ -33,11 +33,36 @@ pub struct SubjectPermission {
     pub deny: Option<Vec<Entry>>,
 }
 
+/// How long a reply subject a user received stays open to its answers, and for how many
+/// (`DEFAULT_ALLOW_RESPONSE_EXPIRATION`).
+pub const DEFAULT_RESPONSE_EXPIRES: std::time::Duration = std::time::Duration::from_secs(120);
+/// Answers allowed per received reply subject by default (`DEFAULT_ALLOW_RESPONSE_MAX_MSGS`).
+pub const DEFAULT_RESPONSE_MAX: i64 = 1;
+
+/// `allow_responses`: the user may publish to reply subjects of messages it received, at most
+/// `max_msgs` times each (negative: unlimited) within `expires` (`None`: forever).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponsePermission {
+    pub max_msgs: i64,
+    pub expires: Option<std::time::Duration>,
+}
+
+impl Default for ResponsePermission {
+    fn default() -> Self {
+        ResponsePermission {
+            max_msgs: DEFAULT_RESPONSE_MAX,
+            expires: Some(DEFAULT_RESPONSE_EXPIRES),
+        }
+    }
+}
+
 /// Publish and subscribe permissions of one user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Permissions {
     pub publish: Option<SubjectPermission>,
     pub subscribe: Option<SubjectPermission>,
+    /// `allow_responses`, when granted.
+    pub response: Option<ResponsePermission>,
 }
 
 /// Does a permission entry (a sublist pattern) match `subject`, which is treated as the
@@ -152,6 +177,7 @@ mod tests {
         Permissions {
             publish: Some(side(pa, pd)),
             subscribe: Some(side(sa, sd)),
+            response: None,
         }
     }
 

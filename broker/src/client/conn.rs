@@ -516,6 +516,7 @@ impl Conn {
         }
         if let Some(perms) = &self.perms
             && !perms.can_publish(&subject)
+            && !self.shared.response_allowed(&subject, perms)
         {
             self.pub_violation(&subject);
             return;

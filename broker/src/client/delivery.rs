@@ -430,6 +430,9 @@ impl Fanout {
         };
         match target.outbound.push_msg(&self.head, &body) {
             Enqueue::Queued => {
+                if let Some(r) = reply {
+                    target.note_reply(r);
+                }
                 self.touch(target, body.len() as u64);
                 if target.outbound.should_stall()
                     && !self.is_me(target)

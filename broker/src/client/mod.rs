@@ -6,6 +6,7 @@ mod conn;
 pub mod connect;
 mod delivery;
 pub mod outbound;
+mod replies;
 mod writer;
 
 use std::collections::HashMap;
@@ -130,6 +131,11 @@ pub struct ClientShared {
     /// Permissions in force; replaced on reload. The reader notices via `perms_gen`.
     perms: Mutex<Option<Arc<Permissions>>>,
     perms_gen: AtomicU64,
+    /// Whether the permissions grant `allow_responses` (checked on every delivery with a
+    /// reply, so a relaxed flag rather than the lock).
+    tracks_replies: AtomicBool,
+    /// The reply subjects received, for `allow_responses`.
+    replies: Mutex<replies::Replies>,
     server: std::sync::Weak<Server>,
     pub start: chrono::DateTime<chrono::Utc>,
     /// Last activity and RTT, for `/connz`.
@@ -156,6 +162,8 @@ impl ClientShared {
             credentials: Mutex::new(None),
             perms: Mutex::new(None),
             perms_gen: AtomicU64::new(0),
+            tracks_replies: AtomicBool::new(false),
+            replies: Mutex::new(replies::Replies::default()),
             server: Arc::downgrade(server),
             start: chrono::Utc::now(),
             activity: Default::default(),
@@ -290,12 +298,32 @@ impl ClientShared {
 
     /// Installs new permissions (CONNECT or reload); the reader picks them up.
     pub fn set_permissions(&self, perms: Option<Arc<Permissions>>) {
+        let responses = perms.as_ref().is_some_and(|p| p.response.is_some());
+        self.tracks_replies.store(responses, Ordering::Relaxed);
         *self.perms.lock() = perms;
         self.perms_gen.fetch_add(1, Ordering::Release);
     }
 
     pub fn permissions(&self) -> Option<Arc<Permissions>> {
         self.perms.lock().clone()
+    }
+
+    /// A message with `reply` is being delivered to this connection (`allow_responses`).
+    pub(crate) fn note_reply(&self, reply: &Bytes) {
+        if !self.tracks_replies.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(perms) = self.permissions() {
+            self.replies.lock().record(reply, &perms);
+        }
+    }
+
+    /// May this connection publish to `subject` as an answer to a message it received?
+    pub(crate) fn response_allowed(&self, subject: &[u8], perms: &Permissions) -> bool {
+        match &perms.response {
+            Some(rp) => self.replies.lock().allow(subject, rp),
+            None => false,
+        }
     }
 
     pub(crate) fn perms_generation(&self) -> u64 {

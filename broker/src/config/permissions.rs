@@ -3,14 +3,14 @@
 
 use super::error::{Diagnostic, Warning};
 use super::value::{Token, Value};
-use crate::permissions::{Entry, Permissions, SubjectPermission};
+use crate::permissions::{Entry, Permissions, ResponsePermission, SubjectPermission};
 use crate::subject::is_valid_subject;
 
 /// Parses a permissions map. Errors are appended; `None` when the value is not a map.
 pub(crate) fn parse_permissions(
     t: &Token,
     errors: &mut Vec<Diagnostic>,
-    warnings: &mut Vec<Warning>,
+    _warnings: &mut Vec<Warning>,
 ) -> Option<Permissions> {
     let Value::Map(m) = &t.value else {
         let msg = format!(
@@ -32,12 +32,14 @@ pub(crate) fn parse_permissions(
                 Err(d) => errors.push(d),
             },
             "publish_allow_responses" | "allow_responses" => {
-                // Reply permissions are not enforced yet; as in nats-server, granting them
-                // turns an absent publish allow list into an empty one, so the user can only
-                // publish what is explicitly allowed (fail closed until responses work).
-                let grants = !matches!(v.value, Value::Bool(false));
-                warnings.push(Warning::unsupported(&v.pos, k));
-                if grants {
+                p.response = match &v.value {
+                    Value::Bool(true) => Some(ResponsePermission::default()),
+                    Value::Bool(false) => None,
+                    _ => parse_allow_responses(v, errors),
+                };
+                // As nats-server: granting responses turns an absent publish allow list into
+                // an empty one (only explicitly allowed subjects and replies).
+                if p.response.is_some() {
                     let publish = p.publish.get_or_insert_with(SubjectPermission::default);
                     publish.allow.get_or_insert_with(Vec::new);
                 }
@@ -50,6 +52,54 @@ pub(crate) fn parse_permissions(
         }
     }
     Some(p)
+}
+
+/// `allow_responses: { max: N, expires: "1m" }` (nats-server's `parseAllowResponses`): 0
+/// keeps a default, negative values mean unlimited.
+fn parse_allow_responses(t: &Token, errors: &mut Vec<Diagnostic>) -> Option<ResponsePermission> {
+    let Value::Map(m) = &t.value else {
+        let msg = "error parsing response permissions, expected a boolean or a map";
+        errors.push(Diagnostic::on(t, msg));
+        return None;
+    };
+    let mut rp = ResponsePermission::default();
+    for (k, v) in m.iter() {
+        match k.to_lowercase().as_str() {
+            "max" | "max_msgs" | "max_messages" | "max_responses" => {
+                let Value::Int(n) = v.value else {
+                    errors.push(super::convert::mismatch(v, "int64"));
+                    return None;
+                };
+                if n != 0 {
+                    rp.max_msgs = n;
+                }
+            }
+            "expires" | "expiration" | "ttl" => {
+                let Value::String(s) = &v.value else {
+                    errors.push(Diagnostic::on(
+                        v,
+                        "error parsing expires, not a duration string",
+                    ));
+                    return None;
+                };
+                match super::duration::parse_go_duration(s) {
+                    Ok(0) => {}
+                    Ok(ns) if ns < 0 => rp.expires = None,
+                    Ok(ns) => rp.expires = Some(std::time::Duration::from_nanos(ns.unsigned_abs())),
+                    Err(e) => {
+                        errors.push(Diagnostic::on(v, format!("error parsing expires: {e}")));
+                        return None;
+                    }
+                }
+            }
+            _ if v.used_variable => {}
+            _ => errors.push(Diagnostic::on(
+                v,
+                format!("Unknown field {k:?} parsing permissions"),
+            )),
+        }
+    }
+    Some(rp)
 }
 
 /// One direction: a map with `allow`/`deny`, or the old style (a subject or a list = allow).
