@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::options::Options;
+use crate::route::options::RouteUrl;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,14 @@ pub struct Flags {
     pass: Option<String>,
     auth: Option<String>,
     max_payload: Option<i64>,
+    /// `--cluster`/`--cluster_listen`: the route listen URL (`nats://[user:pass@]host:port`).
+    cluster_listen: Option<String>,
+    cluster_name: Option<String>,
+    /// `--routes`: comma-separated route URLs.
+    routes: Option<String>,
+    cluster_advertise: Option<String>,
+    no_advertise: Option<bool>,
+    connect_retries: Option<i64>,
     pub jetstream: bool,
     pub store_dir: Option<PathBuf>,
     /// `--tls`, `--tlscert`, ...: applied after the others (`TlsFlags::apply`).
@@ -82,6 +91,15 @@ TLS Options:
         --tlskey <file>              Private key for server certificate
         --tlsverify                  Enable TLS, verify client certificates
         --tlscacert <file>           Client certificate CA for verification
+
+Cluster Options:
+        --routes <rurl-1, rurl-2>    Routes to solicit and connect
+        --cluster <cluster-url>      Cluster URL for solicited routes
+        --cluster_name <string>      Cluster Name, if not set one will be dynamically generated
+        --no_advertise <bool>        Do not advertise known cluster information to clients
+        --cluster_advertise <string> Cluster URL to advertise to other servers
+        --connect_retries <number>   For implicit routes, number of connect retries
+        --cluster_listen <url>       Cluster url from which members can solicit routes
 
 JetStream Options (not implemented yet; accepted with a warning):
     -js, --jetstream                 Enable JetStream functionality
@@ -150,6 +168,12 @@ impl Flags {
                 "pass" => f.pass = Some(value(&mut it)?),
                 "auth" => f.auth = Some(value(&mut it)?),
                 "max_payload" => f.max_payload = Some(int(&name, &value(&mut it)?)?),
+                "cluster" | "cluster_listen" => f.cluster_listen = Some(value(&mut it)?),
+                "cluster_name" => f.cluster_name = Some(value(&mut it)?),
+                "routes" => f.routes = Some(value(&mut it)?),
+                "cluster_advertise" => f.cluster_advertise = Some(value(&mut it)?),
+                "no_advertise" => f.no_advertise = Some(boolean(&inline)?),
+                "connect_retries" => f.connect_retries = Some(int(&name, &value(&mut it)?)?),
                 "tlscert" | "tlskey" | "tlscacert" => f.tls.set_value(&name, value(&mut it)?),
                 "tls" | "tlsverify" => f.tls.set_bool(&name, boolean(&inline)?),
                 "js" | "jetstream" => f.jetstream = boolean(&inline)?,
@@ -165,6 +189,59 @@ impl Flags {
             }
         }
         Ok(f)
+    }
+
+    /// Applies the cluster flags (nats-server's `overrideCluster` and `mergeRoutes`).
+    pub fn apply_cluster(&self, opts: &mut Options) -> Result<(), FlagError> {
+        let c = &mut opts.cluster;
+        if let Some(l) = &self.cluster_listen {
+            if l.is_empty() {
+                c.port = Some(0);
+            } else {
+                let u = RouteUrl::parse(&l.replace(":-1", ":0"))
+                    .map_err(|e| FlagError::Flag(format!("invalid --cluster: {e}")))?;
+                c.host = u.host.clone();
+                c.port = if l.ends_with(":-1") || u.port == 0 {
+                    None
+                } else {
+                    Some(u.port)
+                };
+                match (&u.user, &u.pass) {
+                    (Some(_), None) => {
+                        return Err(FlagError::Flag(
+                            "expected cluster password to be set".to_string(),
+                        ));
+                    }
+                    (user, pass) => {
+                        c.username = user.clone();
+                        c.password = pass.clone();
+                    }
+                }
+            }
+        }
+        if let Some(n) = &self.cluster_name {
+            c.name = (!n.is_empty()).then(|| n.clone());
+        }
+        if let Some(r) = &self.routes {
+            let mut routes = Vec::new();
+            for s in r.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                routes.push(
+                    RouteUrl::parse(s)
+                        .map_err(|e| FlagError::Flag(format!("invalid --routes: {e}")))?,
+                );
+            }
+            c.routes = routes;
+        }
+        if let Some(a) = &self.cluster_advertise {
+            c.advertise = (!a.is_empty()).then(|| a.clone());
+        }
+        if let Some(v) = self.no_advertise {
+            c.no_advertise = v;
+        }
+        if let Some(v) = self.connect_retries {
+            c.connect_retries = v;
+        }
+        Ok(())
     }
 
     /// Applies the flags over `opts` (flags win over the config file).

@@ -74,6 +74,8 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     }
     let accept = server.start_clients().await.context("client listener")?;
     tasks.push(accept);
+    let routes = crate::route::listen::bind(&server).await?;
+    let cluster_addr = routes.as_ref().map(|b| b.addr());
     if let Some(p) = &opts.pid_file {
         std::fs::write(p, std::process::id().to_string())
             .with_context(|| format!("writing pid file {}", p.display()))?;
@@ -82,12 +84,15 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let http_addr = server.http_addr();
     if let Some(dir) = &opts.ports_file_dir {
         let path = ports_file_path(dir);
-        let ports = ports_json(client_addr, http_addr);
+        let ports = ports_json(client_addr, http_addr, cluster_addr);
         if let Err(err) = std::fs::write(&path, ports) {
             tracing::error!("Error writing ports file ({}): {err}", path.display());
         }
     }
     tracing::info!("Server is ready");
+    if let Some(b) = routes {
+        tasks.push(crate::route::listen::start(&server, b));
+    }
     Ok(Running {
         server,
         client_addr,
@@ -111,7 +116,7 @@ fn ports_file_path(dir: &Path) -> PathBuf {
 
 /// The ports file's JSON: `{"nats":["nats://h:p"],"monitoring":["http://h:p"]}`. For a
 /// wildcard listen address nats-server lists every interface; rnats lists loopback.
-fn ports_json(client: SocketAddr, http: Option<SocketAddr>) -> String {
+fn ports_json(client: SocketAddr, http: Option<SocketAddr>, cluster: Option<SocketAddr>) -> String {
     let shown = |a: SocketAddr| -> String {
         let ip = if a.ip().is_unspecified() {
             if a.is_ipv4() {
@@ -131,11 +136,16 @@ fn ports_json(client: SocketAddr, http: Option<SocketAddr>) -> String {
         nats: Vec<String>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         monitoring: Vec<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        cluster: Vec<String>,
     }
     let ports = Ports {
         nats: vec![format!("nats://{}", shown(client))],
         monitoring: http
             .map(|h| vec![format!("http://{}", shown(h))])
+            .unwrap_or_default(),
+        cluster: cluster
+            .map(|c| vec![format!("nats://{}", shown(c))])
             .unwrap_or_default(),
     };
     serde_json::to_string(&ports).unwrap_or_default()

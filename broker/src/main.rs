@@ -79,6 +79,10 @@ fn main() -> ExitCode {
         }
     }
     flags.apply(&mut opts);
+    if let Err(err) = flags.apply_cluster(&mut opts) {
+        eprintln!("nats-server: {err}");
+        return ExitCode::from(1);
+    }
     if let Err(err) = flags.tls.apply(&mut opts) {
         eprintln!("nats-server: {err}");
         return ExitCode::from(1);

@@ -115,6 +115,8 @@ pub struct Options {
     pub accounts: Vec<AccountConfig>,
     /// Client TLS (`tls {}` or the `--tls*` flags); `None` = plaintext clients.
     pub tls: Option<crate::tls::TlsConfig>,
+    /// `cluster {}` and the cluster flags (off unless a port is set).
+    pub cluster: crate::route::options::ClusterOptions,
 }
 
 impl Default for Options {
@@ -156,6 +158,7 @@ impl Default for Options {
             no_auth_user: None,
             accounts: Vec::new(),
             tls: None,
+            cluster: Default::default(),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! A subscription: what the sublist stores and what a publish delivers to — a client
-//! connection, or an internal consumer of the server (service imports, `$SYS` handlers).
+//! connection, an internal consumer of the server (service imports, `$SYS` handlers), or a
+//! route standing for a peer server's interest (written as RMSG).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use bytes::Bytes;
 
@@ -35,12 +36,17 @@ pub enum Target {
     /// Cross-account routing: a service import (requests forwarded into the exporter) or an
     /// exporter's response subscription (answers mapped back to the requestor).
     Import(Arc<crate::imports::ImportTarget>),
+    /// A peer server's interest (`RS+`): RMSG/HMSG on this route connection, once per route
+    /// and message, never for messages that came from a route (the one-hop rule).
+    Route(Arc<ClientShared>),
 }
 
 /// One `SUB` of one connection, or one internal subscription.
 pub struct Subscription {
     /// What receives the subscription's messages.
     pub target: Target,
+    /// For a remote queue subscription: how many members the peer has (`RS+ ... <weight>`).
+    weight: AtomicU32,
     pub subject: Bytes,
     pub queue: Option<Bytes>,
     pub sid: Bytes,
@@ -92,6 +98,7 @@ impl Subscription {
     pub fn with_target(target: Target, subject: Bytes, queue: Option<Bytes>, sid: Bytes) -> Self {
         Subscription {
             target,
+            weight: AtomicU32::new(1),
             subject,
             queue,
             sid,
@@ -100,6 +107,33 @@ impl Subscription {
             closed: AtomicBool::new(false),
             deny_filter: None,
         }
+    }
+
+    /// A peer's interest as announced over `route` (which receives the RMSGs).
+    pub fn new_route(
+        route: Arc<ClientShared>,
+        subject: Bytes,
+        queue: Option<Bytes>,
+        weight: u32,
+    ) -> Self {
+        let s = Self::with_target(Target::Route(route), subject, queue, Bytes::new());
+        s.set_weight(weight);
+        s
+    }
+
+    pub fn is_route(&self) -> bool {
+        matches!(self.target, Target::Route(_))
+    }
+
+    /// The queue weight of a remote queue subscription (1 for others).
+    pub fn weight(&self) -> u32 {
+        self.weight.load(Ordering::Relaxed)
+    }
+
+    /// Updates a remote queue subscription's weight in place (a repeated `RS+`), as
+    /// nats-server's `UpdateRemoteQSub` does: the sublist and its caches stay valid.
+    pub fn set_weight(&self, w: u32) {
+        self.weight.store(w.max(1), Ordering::Relaxed);
     }
 
     /// Sets the auto-unsubscribe limit. Returns true when it is already reached,
@@ -113,7 +147,7 @@ impl Subscription {
     pub fn client(&self) -> Option<&Arc<ClientShared>> {
         match &self.target {
             Target::Client(c) => Some(c),
-            Target::Internal(_) | Target::Import(_) => None,
+            Target::Internal(_) | Target::Import(_) | Target::Route(_) => None,
         }
     }
 

@@ -485,6 +485,7 @@ impl Conn {
                 self.send_err("Invalid Subject");
                 return;
             }
+            self.server.routes.local_interest(&account, &sub, 1);
         }
         self.send_ok();
     }

@@ -18,6 +18,9 @@ use crate::server::Server;
 use crate::sublist::MatchResult;
 use crate::subscription::{DeliveryCount, InternalHandler, InternalMsg, Subscription, Target};
 
+/// The routes one message goes to, each with the queue groups it must serve there.
+type RouteTargets = Vec<(Arc<ClientShared>, Vec<Bytes>)>;
+
 /// Longest a producer waits for one stalled consumer per read batch.
 const STALL_PER_TARGET: std::time::Duration = std::time::Duration::from_millis(2);
 /// Longest a producer stalls in all per read batch.
@@ -194,7 +197,9 @@ impl Publisher {
         // The cached result is shared (an Arc clone costs one uncontended increment) so the
         // fan-out below can borrow `self.fanout` mutably.
         let result = self.lookup(account, subject).clone();
-        let delivered = self.fan_out(account, &result, subject, reply, header_len, msg, false);
+        let delivered = self.fan_out(
+            account, &result, subject, reply, header_len, msg, false, None,
+        );
         if delivered == 0
             && let Some(reply) = reply
             && self.no_responders
@@ -203,9 +208,35 @@ impl Publisher {
         }
     }
 
+    /// Delivers a message that came over a route: to local subscriptions only (the one-hop
+    /// rule), and to a queue group only when the peer listed it in the RMSG.
+    pub fn publish_routed(
+        &mut self,
+        account: &Account,
+        subject: &Bytes,
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+        queues: &[Bytes],
+    ) {
+        let result = self.lookup(account, subject).clone();
+        self.fan_out(
+            account,
+            &result,
+            subject,
+            reply,
+            header_len,
+            msg,
+            false,
+            Some(queues),
+        );
+    }
+
     /// Delivers to every subscription of `result` (one member per queue group), then to the
     /// accounts importing the subject as a stream. `via_stream`: the message came in through
     /// a stream import, so it reaches client subscriptions only and goes no further.
+    /// `routed`: the message came from a route with these queue groups to serve; route
+    /// subscriptions are then skipped (the one-hop rule). Peers get one RMSG per route.
     /// Returns the number of subscriptions that took it.
     #[allow(clippy::too_many_arguments)]
     fn fan_out(
@@ -217,9 +248,19 @@ impl Publisher {
         header_len: usize,
         msg: &Bytes,
         via_stream: bool,
+        routed: Option<&[Bytes]>,
     ) -> u64 {
         let (mut delivered, mut counted) = (0u64, 0u64);
+        // Peers only learn of messages published on this server, in the original account.
+        let to_routes = routed.is_none() && !via_stream;
+        let mut routes: RouteTargets = Vec::new();
         for sub in &result.psubs {
+            if let Target::Route(r) = &sub.target {
+                if to_routes {
+                    route_target(&mut routes, r, None);
+                }
+                continue;
+            }
             match self.deliver(sub, subject, reply, header_len, msg, via_stream) {
                 Delivered::No => {}
                 Delivered::Counted => {
@@ -234,17 +275,53 @@ impl Publisher {
             if n == 0 {
                 continue;
             }
+            if let Some(queues) = routed
+                && !queues.contains(&group.name)
+            {
+                continue;
+            }
+            // Local members first (nats-server prefers them); a peer serves the group only
+            // when no local member took the message.
             let start = fastrand::usize(0..n);
+            let mut done = false;
+            let mut remote_weight = 0u64;
             for i in 0..n {
                 let sub = &group.members[(start + i) % n];
+                if sub.is_route() {
+                    remote_weight += u64::from(sub.weight());
+                    continue;
+                }
                 match self.deliver(sub, subject, reply, header_len, msg, via_stream) {
                     Delivered::No => continue,
                     Delivered::Counted => counted += 1,
                     Delivered::Forwarded => {}
                 }
                 delivered += 1;
+                done = true;
                 break;
             }
+            if !done && to_routes && remote_weight > 0 {
+                // A peer, in proportion to its member count.
+                let mut pick = fastrand::u64(0..remote_weight);
+                for sub in &group.members {
+                    let Target::Route(r) = &sub.target else {
+                        continue;
+                    };
+                    let w = u64::from(sub.weight());
+                    if pick < w {
+                        route_target(&mut routes, r, Some(&group.name));
+                        break;
+                    }
+                    pick -= w;
+                }
+            }
+        }
+        if !routes.is_empty() {
+            let sent = self
+                .fanout
+                .send_routed(&routes, account, subject, reply, header_len, msg);
+            delivered += sent;
+            counted += sent;
         }
         if counted > 0 {
             self.out_msgs += counted;
@@ -260,7 +337,8 @@ impl Publisher {
                 };
                 let to = r.map.apply(subject);
                 let result = importer.sublist.matches(&to);
-                delivered += self.fan_out(&importer, &result, &to, reply, header_len, msg, true);
+                delivered +=
+                    self.fan_out(&importer, &result, &to, reply, header_len, msg, true, None);
             }
         }
         delivered
@@ -282,6 +360,7 @@ impl Publisher {
             Target::Internal(_) if via_stream => false,
             Target::Internal(_) => self.fanout.deliver(sub, subject, reply, header_len, msg),
             Target::Import(_) if via_stream => false,
+            Target::Route(_) => false,
             Target::Import(t) => {
                 return if self.forward(sub, t, subject, reply, header_len, msg) {
                     Delivered::Forwarded
@@ -327,8 +406,16 @@ impl Publisher {
                         .unwrap_or_default();
                     let (m, hl) = imports::with_request_info(msg, header_len, &importer.name, rtt);
                     let result = exporter.sublist.matches(&to);
-                    let n =
-                        self.fan_out(&exporter, &result, &to, new_reply.as_ref(), hl, &m, false);
+                    let n = self.fan_out(
+                        &exporter,
+                        &result,
+                        &to,
+                        new_reply.as_ref(),
+                        hl,
+                        &m,
+                        false,
+                        None,
+                    );
                     if n == 0
                         && let Some(r) = &new_reply
                     {
@@ -345,7 +432,7 @@ impl Publisher {
                 {
                     Some((importer, to)) => {
                         let result = importer.sublist.matches(&to);
-                        self.fan_out(&importer, &result, &to, None, header_len, msg, false)
+                        self.fan_out(&importer, &result, &to, None, header_len, msg, false, None)
                     }
                     None => 0,
                 }
@@ -356,7 +443,79 @@ impl Publisher {
     }
 }
 
+/// Adds `route` to a message's routes, with `queue` to serve there.
+fn route_target(routes: &mut RouteTargets, route: &Arc<ClientShared>, queue: Option<&Bytes>) {
+    let i = match routes.iter().position(|(r, _)| Arc::ptr_eq(r, route)) {
+        Some(i) => i,
+        None => {
+            routes.push((route.clone(), Vec::new()));
+            routes.len() - 1
+        }
+    };
+    if let Some(q) = queue
+        && !routes[i].1.contains(q)
+    {
+        routes[i].1.push(q.clone());
+    }
+}
+
 impl Fanout {
+    /// Writes a message to each of `routes`:
+    /// `RMSG <acc> <subject> [+ <reply> <queues...> | \| <queues...> | <reply>] <size>`, or
+    /// HMSG with the header size before the total. Returns how many routes took it.
+    fn send_routed(
+        &mut self,
+        routes: &RouteTargets,
+        account: &Account,
+        subject: &[u8],
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+    ) -> u64 {
+        let mut sent = 0;
+        for (route, queues) in routes {
+            self.head.clear();
+            self.head
+                .extend_from_slice(if header_len > 0 { b"HMSG " } else { b"RMSG " });
+            self.head.extend_from_slice(account.name.as_bytes());
+            self.head.push(b' ');
+            self.head.extend_from_slice(subject);
+            self.head.push(b' ');
+            match (reply, queues.is_empty()) {
+                (Some(r), true) => {
+                    self.head.extend_from_slice(r);
+                    self.head.push(b' ');
+                }
+                (Some(r), false) => {
+                    self.head.extend_from_slice(b"+ ");
+                    self.head.extend_from_slice(r);
+                    self.head.push(b' ');
+                }
+                (None, false) => self.head.extend_from_slice(b"| "),
+                (None, true) => {}
+            }
+            for q in queues {
+                self.head.extend_from_slice(q);
+                self.head.push(b' ');
+            }
+            if header_len > 0 {
+                push_decimal(&mut self.head, header_len);
+                self.head.push(b' ');
+            }
+            push_decimal(&mut self.head, msg.len());
+            self.head.extend_from_slice(b"\r\n");
+            match route.outbound.push_msg(&self.head, msg) {
+                Enqueue::Queued => {
+                    self.touch(route, msg.len() as u64);
+                    sent += 1;
+                }
+                Enqueue::SlowConsumer => route.close(CloseReason::SlowConsumerPendingBytes),
+                Enqueue::Closed => {}
+            }
+        }
+        sent
+    }
+
     fn touch(&mut self, target: &Arc<ClientShared>, bytes: u64) {
         match self
             .touched
@@ -385,8 +544,8 @@ impl Fanout {
             Target::Internal(h) => {
                 return self.deliver_internal(sub, h, subject, reply, header_len, msg);
             }
-            // Imports are forwarded by the publisher, never queued.
-            Target::Import(_) => return false,
+            // Imports are forwarded by the publisher, never queued; routes get RMSG.
+            Target::Import(_) | Target::Route(_) => return false,
         };
         if !self.echo && self.is_me(target) {
             return false;

@@ -4,10 +4,10 @@
 mod accept;
 mod conn;
 pub mod connect;
-mod delivery;
+pub(crate) mod delivery;
 pub mod outbound;
 mod replies;
-mod writer;
+pub(crate) mod writer;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,6 +48,9 @@ pub enum CloseReason {
     MaxConnectionsExceeded,
     ServerShutdown,
     TlsHandshakeError,
+    DuplicateRoute,
+    ClusterNameConflict,
+    DuplicateServerName,
 }
 
 impl CloseReason {
@@ -71,6 +74,9 @@ impl CloseReason {
             CloseReason::MaxConnectionsExceeded => "Maximum Connections Exceeded",
             CloseReason::ServerShutdown => "Server Shutdown",
             CloseReason::TlsHandshakeError => "TLS Handshake Failure",
+            CloseReason::DuplicateRoute => "Duplicate Route",
+            CloseReason::ClusterNameConflict => "Cluster Name Conflict",
+            CloseReason::DuplicateServerName => "Duplicate Server Name",
         }
     }
 
@@ -359,9 +365,14 @@ impl ClientShared {
             }
         }
         let account = self.account();
-        let _ = account
+        if account
             .sublist
-            .remove(&sub.subject, sub.queue.as_deref(), sub);
+            .remove(&sub.subject, sub.queue.as_deref(), sub)
+            .is_ok()
+            && let Some(server) = self.server.upgrade()
+        {
+            server.routes.local_interest(&account, sub, -1);
+        }
     }
 
     /// Removes every subscription (connection closed).
@@ -369,10 +380,14 @@ impl ClientShared {
         let subs: Vec<_> = self.subs.lock().drain().map(|(_, s)| s).collect();
         let account = self.account();
         for sub in subs {
-            if sub.close() {
-                let _ = account
+            if sub.close()
+                && account
                     .sublist
-                    .remove(&sub.subject, sub.queue.as_deref(), &sub);
+                    .remove(&sub.subject, sub.queue.as_deref(), &sub)
+                    .is_ok()
+                && let Some(server) = self.server.upgrade()
+            {
+                server.routes.local_interest(&account, &sub, -1);
             }
         }
     }

@@ -60,7 +60,6 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "system"
         | "mappings"
         | "maps"
-        | "cluster"
         | "gateway"
         | "leaf"
         | "leafnodes"
@@ -360,6 +359,7 @@ impl Apply<'_> {
                 super::accounts::apply_accounts(t, o, &mut self.errors, &mut self.warnings);
             }
             "tls" => super::tls::apply_tls(t, o, &mut self.warnings)?,
+            "cluster" => super::cluster::apply_cluster(t, o, &mut self.errors, &mut self.warnings),
             _ => return self.other(k, &key, t),
         }
         Ok(())

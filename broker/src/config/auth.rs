@@ -106,6 +106,33 @@ pub(crate) fn apply_authorization(
     opts.nkeys.extend(nkeys);
 }
 
+/// `cluster { authorization {} }`: one user/password and a timeout in seconds; users lists
+/// and tokens are errors there (nats-server's `parseCluster`).
+pub(crate) fn parse_cluster_authorization(
+    tok: &Token,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Warning>,
+) -> Option<(String, String, f64)> {
+    let auth = match parse_authorization(tok, errors, warnings) {
+        Ok(a) => a,
+        Err(Fail::Error(d)) | Err(Fail::Panic(d)) => {
+            errors.push(d);
+            return None;
+        }
+    };
+    if auth.users.is_some() {
+        let msg = "Cluster authorization does not allow multiple users";
+        errors.push(Diagnostic::at(&tok.pos, msg));
+        return None;
+    }
+    if !auth.token.is_empty() {
+        let msg = "Cluster authorization does not support tokens";
+        errors.push(Diagnostic::at(&tok.pos, msg));
+        return None;
+    }
+    Some((auth.user, auth.pass, auth.timeout))
+}
+
 /// An unknown key: an error, or a Go nil-token panic inside an environment-derived map.
 fn unknown(t: &Token, k: &str) -> Result<Diagnostic, Diagnostic> {
     if t.raw {

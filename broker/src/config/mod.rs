@@ -11,6 +11,7 @@ mod accounts;
 mod apply;
 mod auth;
 mod blocks;
+mod cluster;
 mod convert;
 mod digest;
 mod duration;

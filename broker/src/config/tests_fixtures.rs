@@ -58,7 +58,22 @@ fn helm_chart_three_node_cluster() {
         o.pid_file.as_deref(),
         Some(Path::new("/var/run/nats/nats.pid"))
     );
-    assert_eq!(w, [unsupported("cluster")]);
+    assert!(w.is_empty(), "{w:?}");
+    let c = &o.cluster;
+    assert!(c.enabled());
+    assert_eq!(
+        (c.name.as_deref(), c.port, c.no_advertise),
+        (Some("nats"), Some(6222), true)
+    );
+    let routes: Vec<String> = c.routes.iter().map(|r| r.addr()).collect();
+    assert_eq!(
+        routes,
+        [
+            "nats-0.nats-headless:6222",
+            "nats-1.nats-headless:6222",
+            "nats-2.nats-headless:6222"
+        ]
+    );
     assert!(check_with_env(&fixture("helm-cluster/nats.conf"), &env).is_ok());
 }
 
@@ -85,7 +100,8 @@ fn helm_chart_cluster_with_jetstream_auth_and_include() {
             },
         ]
     );
-    assert_eq!(w, [unsupported("cluster"), unsupported("jetstream")]);
+    assert_eq!(w, [unsupported("jetstream")]);
+    assert!(o.cluster.enabled());
 }
 
 #[test]
@@ -177,6 +193,19 @@ fn docs_blocks_rnats_does_not_run_yet() {
     assert_eq!(o.users[0].account.as_deref(), Some("accountA"));
     let (_, w) = load("docs/jetstream.conf");
     assert_eq!(w, [unsupported("jetstream")]);
-    let (_, w) = load("docs/cluster.conf");
-    assert_eq!(w, [unsupported("cluster")]);
+    let (o, w) = load("docs/cluster.conf");
+    assert!(w.is_empty(), "{w:?}");
+    let c = &o.cluster;
+    assert_eq!(
+        (c.name.as_deref(), c.host.as_str(), c.port),
+        (Some("example"), "localhost", Some(4244))
+    );
+    assert_eq!(
+        (c.username.as_deref(), c.password.as_deref()),
+        (Some("route_user"), Some("pwd"))
+    );
+    assert_eq!(c.auth_timeout, Duration::from_millis(500));
+    assert_eq!(c.routes.len(), 2);
+    assert_eq!(c.routes[1].addr(), "127.0.0.1:4246");
+    assert_eq!(c.routes[1].user.as_deref(), Some("route_user"));
 }

@@ -19,6 +19,49 @@ use crate::server::{GIT_COMMIT, Server, TOOLCHAIN};
 #[derive(Debug, Default, Serialize)]
 pub struct Empty {}
 
+/// The `cluster` block of `/varz` (`ClusterOptsVarz`).
+#[derive(Debug, Default, Serialize)]
+pub struct ClusterVarz {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(rename = "addr", skip_serializing_if = "String::is_empty")]
+    pub host: String,
+    #[serde(skip_serializing_if = "is_zero_u16")]
+    pub cluster_port: u16,
+    /// Seconds.
+    #[serde(skip_serializing_if = "is_zero_f64", serialize_with = "ser_f64")]
+    pub auth_timeout: f64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// Seconds.
+    #[serde(skip_serializing_if = "is_zero_f64", serialize_with = "ser_f64")]
+    pub tls_timeout: f64,
+}
+
+fn is_zero_u16(v: &u16) -> bool {
+    *v == 0
+}
+
+fn is_zero_f64(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// `/varz` `cluster`: empty unless routes are enabled.
+fn cluster_varz(s: &Server) -> ClusterVarz {
+    if !s.routes.enabled() {
+        return ClusterVarz::default();
+    }
+    let o = s.options();
+    ClusterVarz {
+        name: s.routes.cluster_name(),
+        host: o.cluster.host.clone(),
+        cluster_port: s.routes.listen_addr().map_or(0, |a| a.port()),
+        auth_timeout: o.cluster.auth_timeout.as_secs_f64(),
+        urls: o.cluster.routes.iter().map(|r| r.addr()).collect(),
+        tls_timeout: 2.0,
+    }
+}
+
 /// Counts per connection kind (`SlowConsumersStats`, `StaleConnectionStats`).
 #[derive(Debug, Default, Serialize)]
 pub struct KindStats {
@@ -71,6 +114,8 @@ pub struct Varz {
     pub tls_required: bool,
     #[serde(skip_serializing_if = "is_false")]
     pub tls_verify: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connect_urls: Vec<String>,
     pub max_connections: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub max_subscriptions: usize,
@@ -87,7 +132,7 @@ pub struct Varz {
     pub max_control_line: usize,
     pub max_payload: usize,
     pub max_pending: usize,
-    pub cluster: Empty,
+    pub cluster: ClusterVarz,
     pub gateway: Empty,
     pub leaf: Empty,
     pub mqtt: Empty,
@@ -169,6 +214,7 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         auth_required: o.auth_required() && o.no_auth_user.is_none(),
         tls_required: o.tls.is_some(),
         tls_verify: o.tls.as_ref().is_some_and(|t| t.verify()),
+        connect_urls: s.client_connect_urls(),
         max_connections: o.max_connections,
         max_subscriptions: o.max_subscriptions,
         ping_interval: nanos(o.ping_interval),
@@ -181,7 +227,7 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         max_control_line: o.max_control_line,
         max_payload: o.max_payload,
         max_pending: o.max_pending,
-        cluster: Empty {},
+        cluster: cluster_varz(s),
         gateway: Empty {},
         leaf: Empty {},
         mqtt: Empty {},
@@ -202,8 +248,8 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         cpu: crate::procstat::cpu_percent(s.start, now).unwrap_or(0.0),
         connections: s.num_clients(),
         total_connections: get(&s.stats.total_connections),
-        routes: 0,
-        remotes: 0,
+        routes: s.routes.num_routes() as u64,
+        remotes: s.routes.num_routes() as u64,
         leafnodes: 0,
         in_msgs,
         in_bytes,

@@ -47,6 +47,14 @@ pub struct Info<'a> {
     /// The challenge nkey users sign (first INFO only).
     #[serde(skip_serializing_if = "str::is_empty")]
     pub nonce: &'a str,
+    /// The cluster name, when routes are enabled.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub cluster: &'a str,
+    #[serde(skip_serializing_if = "is_false")]
+    pub cluster_dynamic: bool,
+    /// Client URLs of this server and its peers, once a peer advertised some.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub connect_urls: &'a [String],
     #[serde(skip_serializing_if = "is_false")]
     pub ldm: bool,
     #[serde(skip_serializing_if = "is_false")]

@@ -17,6 +17,13 @@ pub async fn lame_duck(server: Arc<Server>) {
         return;
     }
     tracing::info!("Entering lame duck mode, stop accepting new clients");
+    // Peers withdraw this server's client URLs from their INFO (nats-server's
+    // `sendLDMToRoutes`).
+    let ldm_info = crate::route::conn::route_info(&server, false);
+    for r in server.routes.routes() {
+        r.shared.outbound.push_proto(&ldm_info);
+        r.shared.outbound.wake();
+    }
     let opts = server.options();
     let clients = server.clients();
     if clients.is_empty() {

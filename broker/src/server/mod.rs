@@ -56,6 +56,8 @@ pub struct Server {
     pub closed: crate::monitor::closed::ClosedClients,
     /// Bumped whenever the options are replaced, so connections re-read their limits.
     options_gen: AtomicU64,
+    /// Routes to the other servers of the cluster.
+    pub routes: crate::route::Routes,
 }
 
 impl Server {
@@ -87,6 +89,7 @@ impl Server {
             lame_duck: AtomicBool::new(false),
             closed: Default::default(),
             options_gen: AtomicU64::new(0),
+            routes: Default::default(),
         });
         server.configure_accounts(&server.options());
         server
@@ -269,6 +272,12 @@ impl Server {
     ) -> Vec<u8> {
         let opts = self.options();
         let port = self.client_addr().map(|a| a.port()).unwrap_or(0);
+        let cluster = if self.routes.enabled() {
+            self.routes.cluster_name()
+        } else {
+            String::new()
+        };
+        let connect_urls = self.client_connect_urls();
         let info = Info {
             server_id: &self.id,
             server_name: &self.name,
@@ -287,6 +296,9 @@ impl Server {
             client_id: cid,
             client_ip,
             nonce: first.unwrap_or_default(),
+            cluster: &cluster,
+            cluster_dynamic: self.routes.enabled() && self.routes.name_is_dynamic(),
+            connect_urls: &connect_urls,
             ldm,
             connect_info: account.is_some(),
             remote_account: account.unwrap_or(""),
@@ -296,6 +308,68 @@ impl Server {
             rnats_version: RNATS_VERSION,
         };
         info.to_line()
+    }
+
+    /// This server's own client URLs (`host:port`): the advertised address, or the listen
+    /// address (each non-loopback interface address for a wildcard listen, as nats-server).
+    pub fn own_client_urls(&self) -> Vec<String> {
+        let opts = self.options();
+        let Some(addr) = self.client_addr() else {
+            return Vec::new();
+        };
+        if let Some(adv) = &opts.client_advertise {
+            return vec![if adv.contains(':')
+                && !adv.starts_with('[')
+                && adv.matches(':').count() == 1
+            {
+                adv.clone()
+            } else {
+                format!("{adv}:{}", addr.port())
+            }];
+        }
+        let ip = addr.ip();
+        if ip.is_unspecified() {
+            let ips = crate::route::dial::interface_ips();
+            if !ips.is_empty() {
+                return ips
+                    .into_iter()
+                    .map(|i| std::net::SocketAddr::new(i, addr.port()).to_string())
+                    .collect();
+            }
+        }
+        vec![addr.to_string()]
+    }
+
+    /// `connect_urls` for client INFO: empty until a peer advertised URLs, then this
+    /// server's own followed by the peers' (nats-server's `ClientConnectURLs`).
+    pub fn client_connect_urls(&self) -> Vec<String> {
+        if !self.routes.enabled() || self.options().cluster.no_advertise {
+            return Vec::new();
+        }
+        let peers = self.routes.peer_client_urls();
+        if peers.is_empty() && self.routes.urls_gen.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
+        let mut urls = self.own_client_urls();
+        for u in peers {
+            if !urls.contains(&u) {
+                urls.push(u);
+            }
+        }
+        urls
+    }
+
+    /// Sends the current INFO to every client that takes asynchronous INFO (the cluster's
+    /// client URLs changed).
+    pub fn send_async_info(&self) {
+        let ldm = self.is_lame_duck();
+        for c in self.clients() {
+            if c.async_info() {
+                let info = self.client_info(c.cid, &c.addr.ip().to_string(), None, ldm);
+                c.outbound.push_proto(&info);
+                c.outbound.wake();
+            }
+        }
     }
 
     /// Binds the client listener and serves clients until shutdown.

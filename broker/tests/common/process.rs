@@ -36,6 +36,8 @@ pub struct ServerProcess {
     pub child: Child,
     pub client_port: u16,
     pub http_port: Option<u16>,
+    /// The route port, when clustering is on (`cluster` in the ports file).
+    pub cluster_port: Option<u16>,
     pub ports_file: PathBuf,
     pub dir: TempDir,
 }
@@ -153,6 +155,7 @@ pub fn spawn_opts(bin: &Path, extra: &[&str], log_to_file: bool) -> ServerProces
         child,
         client_port: 0,
         http_port: None,
+        cluster_port: None,
         ports_file: PathBuf::new(),
         dir,
     };
@@ -183,6 +186,7 @@ pub fn spawn_opts(bin: &Path, extra: &[&str], log_to_file: bool) -> ServerProces
             if let Some(p) = port("nats") {
                 proc.client_port = p;
                 proc.http_port = port("monitoring");
+                proc.cluster_port = port("cluster");
                 proc.ports_file = path;
                 return proc;
             }

@@ -1,0 +1,191 @@
+//! The `cluster { ... }` block: nats-server's `parseCluster` (names, checks and messages).
+
+use std::time::Duration;
+
+use super::auth::parse_cluster_authorization;
+use super::blocks::check_block_keys;
+use super::convert::{mismatch, parse_listen, want_bool, want_int, want_str};
+use super::duration::parse_go_duration;
+use super::error::{Diagnostic, Warning};
+use super::value::{Token, Value};
+use crate::options::Options;
+use crate::route::options::{
+    ClusterOptions, DEFAULT_ROUTE_AUTH_TIMEOUT, ROUTE_MAX_PING_INTERVAL, RouteUrl,
+};
+
+/// Compression modes nats-server accepts in `cluster { compression: ... }`.
+const COMPRESSION_MODES: &[&str] = &[
+    "off",
+    "disabled",
+    "accept",
+    "s2_fast",
+    "fast",
+    "s2_better",
+    "better",
+    "s2_best",
+    "best",
+    "s2_auto",
+    "auto",
+    "s2_uncompressed",
+    "uncompressed",
+];
+
+/// Applies `cluster` to `opts`, appending errors and warnings.
+pub(crate) fn apply_cluster(
+    tok: &Token,
+    opts: &mut Options,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Warning>,
+) {
+    let Value::Map(m) = &tok.value else {
+        let msg = format!(
+            "Expected map to define cluster, got {}",
+            tok.value.go_type()
+        );
+        return errors.push(Diagnostic::at(&tok.pos, msg));
+    };
+    // Unknown keys get nats-server's `unknown field` error.
+    check_block_keys("cluster", tok, errors);
+    let c = &mut opts.cluster;
+    for (k, t) in m.iter() {
+        if let Err(d) = key(c, k, t, errors, warnings) {
+            errors.push(d);
+        }
+    }
+}
+
+fn key(
+    c: &mut ClusterOptions,
+    k: &str,
+    t: &Token,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), Diagnostic> {
+    match k.to_lowercase().as_str() {
+        "name" => {
+            let n = want_str(t)?;
+            if n.contains(' ') {
+                return Err(Diagnostic::at(&t.pos, "cluster name cannot contain spaces"));
+            }
+            c.name = (!n.is_empty()).then(|| n.to_string());
+        }
+        "listen" => {
+            let (host, port) = parse_listen(t)?;
+            if !host.is_empty() {
+                c.host = host;
+            }
+            c.port = route_port(t, port)?;
+        }
+        "port" => {
+            c.port = route_port(t, want_int(t)?)?;
+        }
+        "host" | "net" => c.host = want_str(t)?.to_string(),
+        "authorization" => {
+            if let Some((user, pass, timeout)) = parse_cluster_authorization(t, errors, warnings) {
+                c.username = (!user.is_empty()).then_some(user);
+                c.password = (!pass.is_empty()).then_some(pass);
+                c.auth_timeout = if timeout > 0.0 {
+                    Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX)
+                } else {
+                    DEFAULT_ROUTE_AUTH_TIMEOUT
+                };
+            }
+        }
+        "routes" => {
+            let Value::Array(a) = &t.value else {
+                return Err(mismatch(t, "[]interface {}"));
+            };
+            let mut routes = Vec::new();
+            for e in a.iter() {
+                let s = want_str(e)?;
+                if routes.iter().any(|r: &(String, RouteUrl)| r.0 == s) {
+                    let reason = "Duplicate route entry detected";
+                    warnings.push(Warning::reference(&e.pos, s, reason));
+                    continue;
+                }
+                match RouteUrl::parse(s) {
+                    Ok(u) => routes.push((s.to_string(), u)),
+                    Err(_) => {
+                        let msg = format!("error parsing route url [{:?}]", s.trim());
+                        errors.push(Diagnostic::at(&e.pos, msg));
+                    }
+                }
+            }
+            c.routes = routes.into_iter().map(|(_, u)| u).collect();
+        }
+        // Checked (keys and values) by `check_block_keys`.
+        "tls" => c.tls_configured = true,
+        "cluster_advertise" | "advertise" => {
+            let a = want_str(t)?;
+            c.advertise = (!a.is_empty()).then(|| a.to_string());
+        }
+        "no_advertise" => c.no_advertise = want_bool(t)?,
+        "connect_retries" => c.connect_retries = want_int(t)?,
+        "connect_backoff" => {
+            want_bool(t)?;
+        }
+        "pool_size" => {
+            let n = want_int(t)?;
+            c.pool_size = if n == 0 {
+                crate::route::options::DEFAULT_ROUTE_POOL_SIZE
+            } else {
+                n
+            };
+        }
+        "compression" => match &t.value {
+            Value::String(s) => {
+                let mode = s.to_lowercase();
+                if !COMPRESSION_MODES.contains(&mode.as_str()) {
+                    let msg = format!("unsupported compression mode {s:?}");
+                    return Err(Diagnostic::at(&t.pos, msg));
+                }
+                c.compression = mode;
+            }
+            Value::Bool(b) => c.compression = if *b { "s2_fast" } else { "off" }.to_string(),
+            Value::Map(_) => c.compression = "s2_auto".to_string(),
+            _ => return Err(mismatch(t, "string")),
+        },
+        "ping_interval" => {
+            let d = match &t.value {
+                Value::String(s) => parse_go_duration(s).map_err(|e| {
+                    Diagnostic::at(&t.pos, format!("error parsing ping_interval: {e}"))
+                })?,
+                Value::Int(secs) => secs.saturating_mul(1_000_000_000),
+                _ => return Err(mismatch(t, "string")),
+            };
+            if let Ok(ns) = u64::try_from(d)
+                && ns > 0
+            {
+                let d = Duration::from_nanos(ns);
+                if d > ROUTE_MAX_PING_INTERVAL {
+                    let msg =
+                        "Cluster 'ping_interval' will reset to 30s which is the max for routes";
+                    warnings.push(Warning::reference(&t.pos, "ping_interval", msg));
+                }
+                c.ping_interval = d.min(ROUTE_MAX_PING_INTERVAL);
+            }
+        }
+        "ping_max" => {
+            let n = want_int(t)?;
+            if n > 0 {
+                c.ping_max = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        "permissions" | "accounts" | "write_deadline" | "write_timeout" => {
+            warnings.push(Warning::unsupported(&t.pos, k));
+        }
+        // Unknown keys were reported by `check_block_keys`.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A route port: `-1` random, `0` clustering off, else the port.
+fn route_port(t: &Token, n: i64) -> Result<Option<u16>, Diagnostic> {
+    match n {
+        -1 => Ok(None),
+        _ => u16::try_from(n)
+            .map(Some)
+            .map_err(|_| Diagnostic::at(&t.pos, format!("invalid port {n}"))),
+    }
+}
