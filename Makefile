@@ -29,7 +29,7 @@ NATS_CLI ?= $(RNATS_CACHE)/bin/nats
 
 export RNATS_CACHE NATS_SERVER_BIN NATS_CLI
 
-.PHONY: help test test-deps test-rust test-py test-js test-ref build-server \
+.PHONY: help test test-deps test-rust test-py test-js test-ref build-server cluster \
 	py-suite js-suite run lint fmt
 
 help: ## List the targets
@@ -76,6 +76,9 @@ js-suite:
 
 run: ## Run a release rnats-server on 0.0.0.0:4222, monitoring on 8222
 	$(CARGO) run --release -p rnats-broker --bin rnats-server -- -a 0.0.0.0 -p 4222 -m 8222
+
+cluster: build-server ## Run a local 3-server rnats cluster (clients 4222-4224, routes 6222-6224, monitoring 8222-8224)
+	RNATS_SERVER=$(NATS_TEST_SERVER) bash scripts/cluster.sh
 
 lint: ## clippy with -D warnings, and rustfmt --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
