@@ -117,6 +117,10 @@ pub struct Options {
     pub tls: Option<crate::tls::TlsConfig>,
     /// `cluster {}` and the cluster flags (off unless a port is set).
     pub cluster: crate::route::options::ClusterOptions,
+    /// Operator mode (`operator`, `resolver`, `resolver_preload`); `None` = off.
+    pub operator: Option<crate::config::operator::OperatorConfig>,
+    /// `system_account`: the system account's name (a public key in operator mode).
+    pub system_account: Option<String>,
 }
 
 impl Default for Options {
@@ -159,6 +163,8 @@ impl Default for Options {
             accounts: Vec::new(),
             tls: None,
             cluster: Default::default(),
+            operator: None,
+            system_account: None,
         }
     }
 }
@@ -166,10 +172,16 @@ impl Default for Options {
 impl Options {
     /// True when clients must authenticate (and so INFO carries `auth_required`).
     pub fn auth_required(&self) -> bool {
-        self.username.is_some()
+        self.operator_mode()
+            || self.username.is_some()
             || self.authorization.is_some()
             || !self.users.is_empty()
             || !self.nkeys.is_empty()
+    }
+
+    /// Whether trusted operators are configured (clients then need a user JWT).
+    pub fn operator_mode(&self) -> bool {
+        self.operator.as_ref().is_some_and(|o| !o.operators.is_empty())
     }
 
     /// The auth timeout in force: with TLS and no explicit timeout, nats-server allows the TLS

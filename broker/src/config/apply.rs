@@ -56,9 +56,7 @@ fn unsupported(key: &str) -> Option<Expect> {
         "default_sentinel" | "http_base_path" | "store_dir" | "storedir" | "write_timeout" => {
             Expect::Str
         }
-        "system_account"
-        | "system"
-        | "mappings"
+        "mappings"
         | "maps"
         | "gateway"
         | "leaf"
@@ -66,17 +64,7 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "jetstream"
         | "tls"
         | "ocsp"
-        | "operator"
-        | "operators"
-        | "roots"
-        | "root"
-        | "root_operators"
-        | "root_operator"
-        | "resolver"
-        | "account_resolver"
-        | "accounts_resolver"
         | "resolver_tls"
-        | "resolver_preload"
         | "resolver_pinned_accounts"
         | "trusted"
         | "trusted_keys"
@@ -360,6 +348,14 @@ impl Apply<'_> {
             }
             "tls" => super::tls::apply_tls(t, o, &mut self.warnings)?,
             "cluster" => super::cluster::apply_cluster(t, o, &mut self.errors, &mut self.warnings),
+            "operator" | "operators" | "roots" | "root" | "root_operators" | "root_operator" => {
+                super::operator::apply_operator(t, o, &mut self.errors)
+            }
+            "resolver" | "account_resolver" | "accounts_resolver" => {
+                super::operator::apply_resolver(t, o, &mut self.errors)
+            }
+            "resolver_preload" => super::operator::apply_preload(t, o, &mut self.errors),
+            "system_account" | "system" => super::operator::apply_system_account(t, o),
             _ => return self.other(k, &key, t),
         }
         Ok(())

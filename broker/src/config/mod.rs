@@ -9,6 +9,7 @@
 
 mod accounts;
 mod apply;
+pub mod operator;
 mod auth;
 mod blocks;
 mod cluster;
@@ -129,6 +130,7 @@ pub fn validate(opts: &Options) -> Result<(), ConfigError> {
     if opts.server_name.as_deref().is_some_and(|n| n.contains(' ')) {
         return fail("server name cannot contain spaces".to_string());
     }
+    operator::validate(opts).map_err(ConfigError::Validation)?;
     if let Some(user) = &opts.no_auth_user {
         if opts.users.is_empty() && opts.nkeys.is_empty() {
             return fail(format!(
