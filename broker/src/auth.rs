@@ -41,9 +41,10 @@ pub struct Transport {
     pub tls: Option<crate::tls::TlsSession>,
 }
 
-/// Whether INFO must carry a nonce (nats-server's `nonceRequired`: nkey users configured).
+/// Whether INFO must carry a nonce (nats-server's `nonceRequired`: nkey users configured, or
+/// trusted operators).
 pub fn nonce_required(opts: &Options) -> bool {
-    !opts.nkeys.is_empty()
+    !opts.nkeys.is_empty() || opts.operator_mode()
 }
 
 /// Checks the CONNECT credentials. `None` means `Authorization Violation`.

@@ -65,6 +65,9 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     if let Some(cfg) = &opts.config_file {
         tracing::info!("Using configuration file: {}", cfg.display());
     }
+    if let Some(trust) = server.trust() {
+        trust.log_startup();
+    }
     let mut tasks = Vec::new();
     if let Some(t) = crate::monitor::start(server.clone())
         .await

@@ -181,7 +181,9 @@ impl Options {
 
     /// Whether trusted operators are configured (clients then need a user JWT).
     pub fn operator_mode(&self) -> bool {
-        self.operator.as_ref().is_some_and(|o| !o.operators.is_empty())
+        self.operator
+            .as_ref()
+            .is_some_and(|o| !o.operators.is_empty())
     }
 
     /// The auth timeout in force: with TLS and no explicit timeout, nats-server allows the TLS

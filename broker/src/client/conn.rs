@@ -1,5 +1,7 @@
 //! The reader task of a client connection: reads, parses, and applies each op.
 
+mod operator;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -61,6 +63,12 @@ pub(super) struct Conn {
     /// Messages and bytes received in the current read batch, not yet added to the counters.
     in_msgs: u64,
     in_bytes: u64,
+    /// Subscription limit set by a user or account JWT (None: the server's).
+    max_subs: Option<usize>,
+    /// Payload limit set by a user or account JWT (None: the server's).
+    max_payload: Option<usize>,
+    /// When a user JWT (or its time-of-day window) expires.
+    expires_at: Option<tokio::time::Instant>,
 }
 
 impl Conn {
@@ -93,6 +101,9 @@ impl Conn {
             activity: false,
             rtt_start: None,
             rearm_ping: false,
+            max_subs: None,
+            max_payload: None,
+            expires_at: None,
         }
     }
 
@@ -106,6 +117,10 @@ impl Conn {
         let auth_deadline = tokio::time::sleep(o.effective_auth_timeout());
         tokio::pin!(auth_deadline);
         let auth_timer_on = self.auth_required;
+        // Armed at CONNECT when a user JWT expires; far away until then.
+        let expiry = tokio::time::sleep(Duration::from_secs(u32::MAX as u64));
+        tokio::pin!(expiry);
+        let mut expiry_armed = false;
 
         loop {
             if buf.capacity() - buf.len() < 512 {
@@ -135,6 +150,10 @@ impl Conn {
                             self.last_in = Instant::now();
                             self.shared.activity.touch();
                         }
+                        if !expiry_armed && let Some(at) = self.expires_at {
+                            expiry_armed = true;
+                            expiry.as_mut().reset(at);
+                        }
                         if self.rearm_ping {
                             self.rearm_ping = false;
                             let first = first_ping_delay(self.server.options().ping_interval);
@@ -150,6 +169,10 @@ impl Conn {
                     self.send_err("Authentication Timeout");
                     tracing::error!("{} - Authentication Timeout", self.shared.label());
                     self.shared.close(CloseReason::AuthenticationTimeout);
+                    return;
+                }
+                _ = &mut expiry, if expiry_armed => {
+                    self.auth_expired();
                     return;
                 }
                 _ = &mut ping => {
@@ -316,12 +339,15 @@ impl Conn {
         if self.connected && !self.first_pong_sent {
             self.first_pong_sent = true;
             if self.opts.protocol >= 1 {
-                let info = self.server.client_info(
-                    self.shared.cid,
-                    &self.shared.addr.ip().to_string(),
-                    Some(&self.shared.account().name),
-                    false,
-                );
+                let account = self.shared.account();
+                let info = self.jwt_info(&account.name).unwrap_or_else(|| {
+                    self.server.client_info(
+                        self.shared.cid,
+                        &self.shared.addr.ip().to_string(),
+                        Some(&account.name),
+                        false,
+                    )
+                });
                 self.shared.outbound.push_proto(&info);
                 self.shared.set_async_info();
             }
@@ -366,29 +392,35 @@ impl Conn {
             .set_flags(self.opts.echo, self.opts.no_responders);
 
         let server_opts = self.server.options();
-        match auth::authenticate(&server_opts, &self.opts, self.shared.transport()) {
-            Some(identity) => {
-                let account = self.server.account_for(identity.account.as_deref());
-                if !Arc::ptr_eq(&account, &self.account) {
-                    self.shared.set_account(account.clone());
-                    self.account = account;
-                }
-                self.shared.set_permissions(identity.permissions);
-                self.shared.set_credentials(self.opts.clone());
-                self.refresh_permissions();
-                if !identity.user.is_empty() {
-                    self.shared.meta.write().user = identity.user;
-                }
-            }
-            None => {
-                self.send_err("Authorization Violation");
-                tracing::error!(
-                    "{} - authentication error{}",
-                    self.shared.label(),
-                    auth::log_suffix(&self.opts)
-                );
-                self.shared.close(CloseReason::AuthenticationViolation);
+        if server_opts.operator_mode() {
+            if !self.connect_jwt() {
                 return false;
+            }
+        } else {
+            match auth::authenticate(&server_opts, &self.opts, self.shared.transport()) {
+                Some(identity) => {
+                    let account = self.server.account_for(identity.account.as_deref());
+                    if !Arc::ptr_eq(&account, &self.account) {
+                        self.shared.set_account(account.clone());
+                        self.account = account;
+                    }
+                    self.shared.set_permissions(identity.permissions);
+                    self.shared.set_credentials(self.opts.clone());
+                    self.refresh_permissions();
+                    if !identity.user.is_empty() {
+                        self.shared.meta.write().user = identity.user;
+                    }
+                }
+                None => {
+                    self.send_err("Authorization Violation");
+                    tracing::error!(
+                        "{} - authentication error{}",
+                        self.shared.label(),
+                        auth::log_suffix(&self.opts)
+                    );
+                    self.shared.close(CloseReason::AuthenticationViolation);
+                    return false;
+                }
             }
         }
         if !self.opts.account.is_empty() || self.opts.new_account {
@@ -421,11 +453,7 @@ impl Conn {
         let generation = self.server.options_generation();
         if generation != self.options_gen {
             self.options_gen = generation;
-            let o = self.server.options();
-            self.parser.set_limits(ParserLimits {
-                max_control_line: o.max_control_line,
-                max_payload: o.max_payload,
-            });
+            self.apply_parser_limits();
         }
     }
 
@@ -457,8 +485,13 @@ impl Conn {
             self.send_err(&text);
             return;
         }
-        let max_subs = self.server.options().max_subscriptions;
-        if max_subs > 0 && self.shared.num_subs() >= max_subs {
+        let server_max = self.server.options().max_subscriptions;
+        // A JWT's limit (already the tighter of user, account and server) wins; the server's
+        // 0 means unlimited.
+        let limit = self.max_subs.or((server_max > 0).then_some(server_max));
+        if let Some(max_subs) = limit
+            && self.shared.num_subs() >= max_subs
+        {
             self.send_err("maximum subscriptions exceeded");
             tracing::error!(
                 "{} - Maximum Subscriptions Exceeded (max={})",

@@ -51,6 +51,8 @@ pub enum CloseReason {
     DuplicateRoute,
     ClusterNameConflict,
     DuplicateServerName,
+    MaxAccountConnectionsExceeded,
+    AuthenticationExpired,
 }
 
 impl CloseReason {
@@ -77,6 +79,8 @@ impl CloseReason {
             CloseReason::DuplicateRoute => "Duplicate Route",
             CloseReason::ClusterNameConflict => "Cluster Name Conflict",
             CloseReason::DuplicateServerName => "Duplicate Server Name",
+            CloseReason::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
+            CloseReason::AuthenticationExpired => "Authentication Expired",
         }
     }
 

@@ -9,7 +9,6 @@
 
 mod accounts;
 mod apply;
-pub mod operator;
 mod auth;
 mod blocks;
 mod cluster;
@@ -20,6 +19,7 @@ mod error;
 mod exports;
 mod gofmt;
 mod lexer;
+pub mod operator;
 mod parser;
 mod paths;
 mod permissions;

@@ -132,7 +132,10 @@ pub(crate) fn apply_resolver(t: &Token, o: &mut Options, errors: &mut Vec<Diagno
         v => {
             errors.push(Diagnostic::at(
                 &t.pos,
-                format!("error parsing operator resolver, wrong type {}", v.go_type()),
+                format!(
+                    "error parsing operator resolver, wrong type {}",
+                    v.go_type()
+                ),
             ));
             return;
         }
@@ -159,7 +162,10 @@ pub(crate) fn apply_preload(t: &Token, o: &mut Options, errors: &mut Vec<Diagnos
     let mut preloads = Vec::new();
     for (key, v) in m.iter() {
         let Value::String(s) = &v.value else {
-            errors.push(Diagnostic::at(&v.pos, "preload map value should be a string JWT"));
+            errors.push(Diagnostic::at(
+                &v.pos,
+                "preload map value should be a string JWT",
+            ));
             continue;
         };
         if jwt::decode_account(s).is_err() {

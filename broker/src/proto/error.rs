@@ -37,7 +37,7 @@ pub enum ParseError {
         max: usize,
     },
     /// PUB size or HPUB total size above `max_payload`.
-    #[error("maximum payload violation: {size} vs {max}")]
+    #[error("maximum payload exceeded: {size} vs {max}")]
     MaxPayload {
         /// The announced size.
         size: usize,

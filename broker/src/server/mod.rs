@@ -58,6 +58,22 @@ pub struct Server {
     options_gen: AtomicU64,
     /// Routes to the other servers of the cluster.
     pub routes: crate::route::Routes,
+    /// Operator mode's trusted keys and account resolver (`None`: not in operator mode).
+    trust: RwLock<Option<Arc<crate::auth::jwt::Trust>>>,
+}
+
+/// The trust of operator-mode options; `None` without operators or when they do not
+/// validate (startup validation reports that before a server exists).
+fn build_trust(opts: &Options) -> Option<Arc<crate::auth::jwt::Trust>> {
+    let op = opts.operator.as_ref().filter(|o| !o.operators.is_empty())?;
+    crate::auth::jwt::Trust::new(
+        op.operators.clone(),
+        opts.system_account.clone(),
+        &op.preloads,
+    )
+    .map(Arc::new)
+    .map_err(|e| tracing::error!("operator mode: {e}"))
+    .ok()
 }
 
 impl Server {
@@ -67,6 +83,7 @@ impl Server {
         let name = opts.server_name.clone().unwrap_or_else(|| id.clone());
         let global = Account::new(GLOBAL_ACCOUNT, !opts.no_sublist_cache);
         let now = chrono::Utc::now();
+        let opts_for_trust = opts.clone();
         let mut accounts = HashMap::new();
         accounts.insert(GLOBAL_ACCOUNT.to_string(), global.clone());
         let server = Arc::new(Server {
@@ -89,6 +106,7 @@ impl Server {
             lame_duck: AtomicBool::new(false),
             closed: Default::default(),
             options_gen: AtomicU64::new(0),
+            trust: RwLock::new(build_trust(&opts_for_trust)),
             routes: Default::default(),
         });
         server.configure_accounts(&server.options());
@@ -136,9 +154,24 @@ impl Server {
         for c in self.clients.lock().values() {
             c.outbound.set_max_pending(opts.max_pending);
         }
+        *self.trust.write() = build_trust(&opts);
         *self.opts.write() = Arc::new(opts);
         *self.config_load_time.write() = chrono::Utc::now();
         self.options_gen.fetch_add(1, Ordering::Release);
+    }
+
+    /// Operator mode's trust (trusted keys, resolver, resolved accounts), if configured.
+    pub fn trust(&self) -> Option<Arc<crate::auth::jwt::Trust>> {
+        self.trust.read().clone()
+    }
+
+    /// Connections bound to `account`, but `except` (a connection id).
+    pub fn clients_in_account(&self, account: &Account, except: u64) -> usize {
+        self.clients
+            .lock()
+            .values()
+            .filter(|c| c.cid != except && std::ptr::eq(&*c.account(), account))
+            .count()
     }
 
     /// Changes whenever the options are replaced.
@@ -252,13 +285,25 @@ impl Server {
         account: Option<&str>,
         ldm: bool,
     ) -> Vec<u8> {
-        self.info_line(cid, client_ip, account, ldm, None)
+        self.info_line(cid, client_ip, account, ldm, None, None)
+    }
+
+    /// [`Server::client_info`] for a client whose payload limit is not the server's (a user or
+    /// account JWT set a lower one): INFO shows the client's, as nats-server does.
+    pub fn client_info_with_max_payload(
+        &self,
+        cid: u64,
+        client_ip: &str,
+        account: Option<&str>,
+        max_payload: usize,
+    ) -> Vec<u8> {
+        self.info_line(cid, client_ip, account, false, None, Some(max_payload))
     }
 
     /// The first INFO a client gets, with the nonce nkey users must sign (empty: none). Only
     /// this one drops `auth_required` when a `no_auth_user` is set, as nats-server does.
     pub fn first_client_info(&self, cid: u64, client_ip: &str, nonce: &str) -> Vec<u8> {
-        self.info_line(cid, client_ip, None, false, Some(nonce))
+        self.info_line(cid, client_ip, None, false, Some(nonce), None)
     }
 
     /// `first` carries the nonce of a connection's first INFO.
@@ -269,6 +314,7 @@ impl Server {
         account: Option<&str>,
         ldm: bool,
         first: Option<&str>,
+        max_payload: Option<usize>,
     ) -> Vec<u8> {
         let opts = self.options();
         let port = self.client_addr().map(|a| a.port()).unwrap_or(0);
@@ -292,7 +338,7 @@ impl Server {
             tls_required: opts.tls.is_some(),
             tls_verify: opts.tls.as_ref().is_some_and(|t| t.verify()),
             tls_available: false,
-            max_payload: opts.max_payload,
+            max_payload: max_payload.unwrap_or(opts.max_payload),
             client_id: cid,
             client_ip,
             nonce: first.unwrap_or_default(),

@@ -13,6 +13,13 @@ use super::{JwtError, decode_account, now_unix, validate};
 /// The version of nats-server whose behaviour rnats implements, for `assert_server_version`.
 const SERVER_VERSION: (i64, i64, i64) = (2, 15, 1);
 
+/// Go's `time.Unix(t, 0)` as `%v` prints it in UTC.
+fn go_time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+        .unwrap_or_default()
+}
+
 /// An account JWT that was verified against the trusted keys.
 #[derive(Debug)]
 pub struct ResolvedAccount {
@@ -149,6 +156,31 @@ impl Trust {
             resolver: Mutex::new(resolver),
             cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// nats-server's startup lines for trusted operators, the system account warning and the
+    /// preloads that do not validate (`checkResolvePreloads`).
+    pub fn log_startup(&self) {
+        tracing::info!("Trusted Operators");
+        for o in &self.operators {
+            tracing::info!("  System  : {:?}", o.claims.audience);
+            tracing::info!("  Operator: {:?}", o.claims.name);
+            tracing::info!("  Issued  : {}", go_time(o.claims.issued_at));
+            if o.claims.expires == 0 {
+                tracing::info!("  Expires : Never");
+            } else {
+                tracing::info!("  Expires : {}", go_time(o.claims.expires));
+            }
+        }
+        if self.system_account.is_none() {
+            tracing::warn!("Trusted Operators should utilize a System Account");
+        }
+        for (k, issues) in self.preload_issues() {
+            tracing::warn!("Account [{k}] has validation issues:");
+            for i in issues {
+                tracing::warn!("  - {i}");
+            }
+        }
     }
 
     /// `isTrustedIssuer`.

@@ -1,0 +1,388 @@
+//! Operator mode (decentralized JWT auth) against the reference nats-server: operators,
+//! accounts, users, signing keys (plain and scoped), revocations and limits are made by the
+//! real `nsc`, both servers run the config `nsc generate config --mem-resolver` writes, and
+//! every case must be accepted or refused the same way, byte for byte on the wire.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::nsc::{Nsc, read_creds};
+use common::process::{ServerProcess, reference_bin, rnats_bin, spawn};
+
+/// Operator name in every store.
+const OP: &str = "OP";
+
+/// The material of one nsc store and the config both servers run.
+struct World {
+    nsc: Nsc,
+    conf: PathBuf,
+}
+
+impl World {
+    fn creds(&self, account: &str, user: &str) -> PathBuf {
+        self.nsc.creds(OP, account, user)
+    }
+}
+
+/// `hh:mm:ss` (UTC) `secs` from now, wrapped into the day.
+fn clock(offset: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let t = (now + offset).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+}
+
+/// An operator with a signing key and strict signing key usage (so every account is signed
+/// by the operator's signing key and every user by an account signing key), a system
+/// account, and accounts A (users of every kind), B (one connection at most), D (no bearer
+/// tokens). Account C is made after the config, so the resolver does not know it.
+fn world(tag: &str, expiring_in: Option<i64>) -> World {
+    let nsc = Nsc::new(tag);
+    nsc.run(&[
+        "add",
+        "operator",
+        "--generate-signing-key",
+        "--sys",
+        "--name",
+        OP,
+    ]);
+    nsc.run(&["edit", "operator", "--require-signing-keys"]);
+    nsc.run(&["add", "account", "A"]);
+    let sk = Nsc::key_after(
+        &nsc.run(&["edit", "account", "A", "--sk", "generate"]),
+        "added signing key",
+        'A',
+    );
+    let user = |name: &str, extra: &[&str]| {
+        let mut args = vec!["add", "user", "-a", "A", "-K", sk.as_str(), name];
+        args.extend_from_slice(extra);
+        nsc.run(&args);
+    };
+    // Limits only `nsc edit user` sets.
+    let edit = |name: &str, extra: &[&str]| {
+        user(name, &[]);
+        let mut args = vec!["edit", "user", "-a", "A", "-K", sk.as_str(), "-n", name];
+        args.extend_from_slice(extra);
+        nsc.run(&args);
+    };
+    user("u1", &[]);
+    user("u2", &[]);
+    user("bearer", &["--bearer"]);
+    user("rev", &[]);
+    nsc.run(&["revocations", "add-user", "-a", "A", "-n", "rev"]);
+    user("expired", &["--expiry", "2020-01-01"]);
+    user("future", &["--start", "1d"]);
+    user("src_bad", &["--source-network", "10.0.0.0/8"]);
+    user("src_ok", &["--source-network", "10.0.0.0/8,127.0.0.0/8"]);
+    let outside = format!("{}-{}", clock(2 * 3600), clock(3 * 3600));
+    edit("times_bad", &["--time", &outside, "--locale", "UTC"]);
+    let inside = format!("{}-{}", clock(-3600), clock(3600));
+    edit("times_ok", &["--time", &inside, "--locale", "UTC"]);
+    if let Some(secs) = expiring_in {
+        let window = format!("{}-{}", clock(-3600), clock(secs));
+        edit("expiring", &["--time", &window, "--locale", "UTC"]);
+    }
+    edit("ws_only", &["--conn-type", "WEBSOCKET"]);
+    edit("std_only", &["--conn-type", "STANDARD"]);
+    user("lim", &[]);
+    nsc.run(&[
+        "edit",
+        "user",
+        "-a",
+        "A",
+        "-n",
+        "lim",
+        "-K",
+        &sk,
+        "--subs",
+        "1",
+        "--payload",
+        "10",
+    ]);
+    user(
+        "perm",
+        &[
+            "--allow-pub",
+            "foo.>",
+            "--deny-pub",
+            "foo.secret",
+            "--allow-sub",
+            "_INBOX.>,foo.*",
+        ],
+    );
+    // A scoped signing key: its users get the template's permissions.
+    let scoped = Nsc::key_after(
+        &nsc.run(&["edit", "account", "A", "--sk", "generate"]),
+        "added signing key",
+        'A',
+    );
+    nsc.run(&[
+        "edit",
+        "signing-key",
+        "-a",
+        "A",
+        "--sk",
+        &scoped,
+        "--role",
+        "svc",
+        "--allow-pub",
+        "svc.{{name()}}.>",
+        "--allow-sub",
+        "_INBOX.>",
+    ]);
+    nsc.run(&["add", "user", "-a", "A", "-K", "svc", "scoped"]);
+    nsc.run(&["add", "account", "B"]);
+    nsc.run(&["edit", "account", "B", "--sk", "generate", "--conns", "1"]);
+    nsc.run(&["add", "user", "-a", "B", "b1"]);
+    nsc.run(&["add", "account", "D"]);
+    nsc.run(&["edit", "account", "D", "--sk", "generate"]);
+    // nsc refuses to disallow bearer tokens while the account has a bearer user: keep a copy
+    // of its creds, make it a normal user, then disallow.
+    nsc.run(&["add", "user", "-a", "D", "d_bearer", "--bearer"]);
+    std::fs::copy(
+        nsc.creds(OP, "D", "d_bearer"),
+        nsc.path().join("d_bearer.creds"),
+    )
+    .expect("copy creds");
+    nsc.run(&[
+        "edit",
+        "user",
+        "-a",
+        "D",
+        "-n",
+        "d_bearer",
+        "--bearer=false",
+    ]);
+    nsc.run(&["edit", "account", "D", "--disallow-bearer"]);
+    let conf = nsc.server_config();
+    nsc.run(&["add", "account", "C"]);
+    nsc.run(&["edit", "account", "C", "--sk", "generate"]);
+    nsc.run(&["add", "user", "-a", "C", "c1"]);
+    World { nsc, conf }
+}
+
+/// Both servers on the same config, started from the config's directory.
+fn servers(w: &World) -> Vec<(&'static str, ServerProcess)> {
+    let conf = w.conf.display().to_string();
+    vec![
+        ("rnats", spawn(&rnats_bin(), &["-c", &conf])),
+        ("nats-server", spawn(&reference_bin(), &["-c", &conf])),
+    ]
+}
+
+/// How the CONNECT signs the nonce.
+#[derive(Clone, Copy)]
+enum Sig {
+    Good,
+    Missing,
+    WrongNonce,
+}
+
+/// Reads what is there; true at EOF or reset.
+fn read_some(s: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 8192];
+    match s.read(&mut chunk) {
+        Ok(0) => true,
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            false
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
+        Err(_) => true,
+    }
+}
+
+/// A raw client: connected, CONNECT sent with the user JWT of `creds` (if any) signed as
+/// `sig` says, then `ops`.
+fn raw_connect(port: u16, creds: Option<&Path>, sig: Sig, ops: &[u8]) -> (TcpStream, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let mut buf = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !buf.windows(2).any(|w| w == b"\r\n") {
+        assert!(Instant::now() < deadline, "no INFO");
+        assert!(!read_some(&mut s, &mut buf), "closed before INFO");
+    }
+    let end = buf.windows(2).position(|w| w == b"\r\n").unwrap_or(0);
+    let info: serde_json::Value = serde_json::from_slice(&buf[5..end]).expect("INFO json");
+    let rest = buf[end + 2..].to_vec();
+    let nonce = info["nonce"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        nonce.len(),
+        15,
+        "INFO carries a nonce in operator mode: {info}"
+    );
+    let mut connect =
+        serde_json::json!({"verbose": false, "pedantic": false, "protocol": 1, "headers": true});
+    if let Some(path) = creds {
+        let (jwt, seed) = read_creds(path);
+        let kp = nkeys::KeyPair::from_seed(&seed).expect("seed");
+        connect["jwt"] = jwt.into();
+        let signed = match sig {
+            Sig::Good => Some(kp.sign(nonce.as_bytes()).expect("sign")),
+            Sig::WrongNonce => Some(kp.sign(b"not the nonce").expect("sign")),
+            Sig::Missing => None,
+        };
+        if let Some(b) = signed {
+            connect["sig"] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(b)
+                .into();
+        }
+    }
+    let mut out = format!("CONNECT {connect}\r\n").into_bytes();
+    out.extend_from_slice(ops);
+    s.write_all(&out).expect("send");
+    (s, rest)
+}
+
+/// Reads until the connection closes or the last op's answer (`PONG`) arrived; the lines
+/// seen (INFO reduced to the fields that depend on the account) and whether it closed.
+fn transcript(mut s: TcpStream, mut buf: Vec<u8>, pongs: usize) -> (Vec<String>, bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut closed = false;
+    while Instant::now() < deadline {
+        if buf.windows(6).filter(|w| w == b"PONG\r\n").count() >= pongs {
+            break;
+        }
+        if read_some(&mut s, &mut buf) {
+            closed = true;
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let lines = text
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.strip_prefix("INFO ") {
+            Some(json) => {
+                let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap_or_default();
+                format!(
+                    "INFO max_payload={} remote_account={} auth_required={}",
+                    v["max_payload"], v["remote_account"], v["auth_required"]
+                )
+            }
+            None => l.to_string(),
+        })
+        .collect();
+    (lines, closed)
+}
+
+/// One raw case on one server.
+fn run_case(port: u16, creds: Option<&Path>, sig: Sig, ops: &[u8]) -> (Vec<String>, bool) {
+    let pongs = ops.windows(6).filter(|w| w == b"PING\r\n").count();
+    let (s, rest) = raw_connect(port, creds, sig, ops);
+    transcript(s, rest, pongs)
+}
+
+const AV: &str = "-ERR 'Authorization Violation'";
+
+#[test]
+fn creds_are_accepted_and_refused_as_the_reference_does() {
+    let w = world("opmode", None);
+    let servers = servers(&w);
+    let a = |u: &str| Some(w.creds("A", u));
+    let cases: Vec<(&str, Option<PathBuf>, Sig, &[u8], &str)> = vec![
+        ("plain user", a("u1"), Sig::Good, b"PING\r\n", "PONG"),
+        ("no credentials", None, Sig::Good, b"PING\r\n", AV),
+        ("signature of another nonce", a("u1"), Sig::WrongNonce, b"PING\r\n", AV),
+        ("no signature", a("u1"), Sig::Missing, b"PING\r\n", AV),
+        ("bearer token without signature", a("bearer"), Sig::Missing, b"PING\r\n", "PONG"),
+        ("revoked user", a("rev"), Sig::Good, b"PING\r\n", AV),
+        ("expired user", a("expired"), Sig::Good, b"PING\r\n", AV),
+        ("user not valid yet", a("future"), Sig::Good, b"PING\r\n", AV),
+        ("source network refused", a("src_bad"), Sig::Good, b"PING\r\n", AV),
+        ("source network allowed", a("src_ok"), Sig::Good, b"PING\r\n", "PONG"),
+        ("outside connect times", a("times_bad"), Sig::Good, b"PING\r\n", AV),
+        ("inside connect times", a("times_ok"), Sig::Good, b"PING\r\n", "PONG"),
+        ("websocket-only user", a("ws_only"), Sig::Good, b"PING\r\n", AV),
+        ("standard-only user", a("std_only"), Sig::Good, b"PING\r\n", "PONG"),
+        ("account unknown to the resolver", Some(w.creds("C", "c1")), Sig::Good, b"PING\r\n", AV),
+        ("account disallows bearer", Some(w.nsc.path().join("d_bearer.creds")), Sig::Missing, b"PING\r\n", AV),
+        (
+            "user limits: subscriptions",
+            a("lim"),
+            Sig::Good,
+            b"PING\r\nSUB a 1\r\nSUB b 2\r\nPING\r\n",
+            "PONG",
+        ),
+        ("user limits: payload", a("lim"), Sig::Good, b"PUB a 11\r\n01234567890\r\nPING\r\n", "-ERR 'Maximum Payload Violation'"),
+        (
+            "user permissions",
+            a("perm"),
+            Sig::Good,
+            b"PUB foo.x 1\r\nx\r\nPUB foo.secret 1\r\nx\r\nPUB bar 1\r\nx\r\nSUB foo.y 1\r\nSUB bar 2\r\nSUB foo.a.b 3\r\nPING\r\n",
+            "-ERR 'Permissions Violation for Publish to \"foo.secret\"'",
+        ),
+        (
+            "scoped signing key template",
+            a("scoped"),
+            Sig::Good,
+            b"PUB svc.scoped.x 1\r\nx\r\nPUB svc.other.x 1\r\nx\r\nSUB x 1\r\nPING\r\n",
+            "-ERR 'Permissions Violation for Publish to \"svc.other.x\"'",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, creds, sig, ops, expect) in &cases {
+        let mut seen = Vec::new();
+        for (server, p) in &servers {
+            let t = run_case(p.client_port, creds.as_deref(), *sig, ops);
+            assert!(
+                t.0.iter().any(|l| l == expect),
+                "{name} on {server}: expected {expect:?} in {t:?}"
+            );
+            seen.push((server, t));
+        }
+        if seen[0].1 != seen[1].1 {
+            failures.push(format!(
+                "{name}:\n  rnats       {:?}\n  nats-server {:?}",
+                seen[0].1, seen[1].1
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "differences:\n{}", failures.join("\n"));
+    for (server, p) in &servers {
+        // The account limit of B is one connection: the second is refused while the first
+        // stays.
+        let b1 = w.creds("B", "b1");
+        let (first, rest) = raw_connect(p.client_port, Some(&b1), Sig::Good, b"PING\r\n");
+        let (lines, closed) = transcript(first.try_clone().expect("clone"), rest, 1);
+        assert!(
+            lines.first().is_some_and(|l| l == "PONG") && !closed,
+            "{server}: {lines:?}"
+        );
+        let second = run_case(p.client_port, Some(&b1), Sig::Good, b"PING\r\n");
+        assert_eq!(
+            second,
+            (
+                vec!["-ERR 'maximum account active connections exceeded'".to_string()],
+                true
+            ),
+            "{server}"
+        );
+        drop(first);
+        // Refusals log nats-server's lines.
+        assert!(
+            p.wait_log("authentication error", Duration::from_secs(5)),
+            "{server}: {}",
+            p.log()
+        );
+        assert!(
+            p.wait_log("Bad src Ip 127.0.0.1", Duration::from_secs(5)),
+            "{server}: {}",
+            p.log()
+        );
+        assert!(
+            p.wait_log("Outside connect times", Duration::from_secs(5)),
+            "{server}: {}",
+            p.log()
+        );
+    }
+}
