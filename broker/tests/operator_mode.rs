@@ -284,12 +284,15 @@ fn run_case(port: u16, creds: Option<&Path>, sig: Sig, ops: &[u8]) -> (Vec<Strin
 
 const AV: &str = "-ERR 'Authorization Violation'";
 
+/// A raw case: name, creds, how to sign, ops after CONNECT, a line both servers must send.
+type Case<'a> = (&'a str, Option<PathBuf>, Sig, &'a [u8], &'a str);
+
 #[test]
 fn creds_are_accepted_and_refused_as_the_reference_does() {
     let w = world("opmode", None);
     let servers = servers(&w);
     let a = |u: &str| Some(w.creds("A", u));
-    let cases: Vec<(&str, Option<PathBuf>, Sig, &[u8], &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("plain user", a("u1"), Sig::Good, b"PING\r\n", "PONG"),
         ("no credentials", None, Sig::Good, b"PING\r\n", AV),
         ("signature of another nonce", a("u1"), Sig::WrongNonce, b"PING\r\n", AV),

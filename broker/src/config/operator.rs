@@ -196,6 +196,9 @@ pub(crate) fn validate(o: &Options) -> Result<(), String> {
     if !op.memory_resolver {
         return Err("operators require an account resolver to be configured".into());
     }
+    if !o.accounts.is_empty() {
+        return Err("operators do not allow Accounts to be configured directly".into());
+    }
     if !o.users.is_empty() || !o.nkeys.is_empty() {
         return Err("operators do not allow users to be configured directly".into());
     }
