@@ -325,6 +325,13 @@ fn creds_are_accepted_and_refused_as_the_reference_does() {
             "-ERR 'Permissions Violation for Publish to \"foo.secret\"'",
         ),
         (
+            "response permission",
+            a("perm"),
+            Sig::Good,
+            b"SUB foo.q 1\r\nPUB foo.q reply.x 1\r\nx\r\nPING\r\nPUB reply.x 1\r\ny\r\nPUB reply.x 1\r\nz\r\nPUB reply.y 1\r\nz\r\nPING\r\n",
+            "-ERR 'Permissions Violation for Publish to \"reply.y\"'",
+        ),
+        (
             "scoped signing key template",
             a("scoped"),
             Sig::Good,
@@ -386,6 +393,193 @@ fn creds_are_accepted_and_refused_as_the_reference_does() {
             p.wait_log("Outside connect times", Duration::from_secs(5)),
             "{server}: {}",
             p.log()
+        );
+    }
+}
+
+/// Waits for the next message or `None` after `within`.
+async fn next_msg(
+    sub: &mut async_nats::Subscriber,
+    within: Duration,
+) -> Option<async_nats::Message> {
+    use futures::StreamExt;
+    tokio::time::timeout(within, sub.next())
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Publishes probes on `subject` from `client` until its own `sub` receives one (its SUB is
+/// then registered), then drains the probes.
+async fn ready(client: &async_nats::Client, sub: &mut async_nats::Subscriber, subject: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "subscription on {subject} never became ready"
+        );
+        client
+            .publish(subject.to_string(), "probe".into())
+            .await
+            .expect("probe");
+        client.flush().await.expect("flush");
+        if next_msg(sub, Duration::from_millis(100)).await.is_some() {
+            break;
+        }
+    }
+    while next_msg(sub, Duration::from_millis(50)).await.is_some() {}
+}
+
+async fn connect_creds(url: &str, creds: &Path) -> Result<async_nats::Client, String> {
+    async_nats::ConnectOptions::with_credentials_file(creds)
+        .await
+        .map_err(|e| e.to_string())?
+        .max_reconnects(Some(1))
+        .connect(url)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// natscli: `nats --creds FILE -s URL pub SUBJECT BODY`; its success and output.
+fn natscli_pub(url: &str, creds: &Path) -> (bool, String) {
+    let cache = std::env::var_os("RNATS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/rnats")
+        });
+    let bin = std::env::var_os("NATS_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache.join("bin/nats"));
+    let out = std::process::Command::new(bin)
+        .args([
+            "--creds",
+            &creds.display().to_string(),
+            "-s",
+            url,
+            "--timeout",
+            "3s",
+            "pub",
+            "cli.hello",
+            "hi",
+        ])
+        .output()
+        .expect("natscli runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn async_nats_and_natscli_connect_with_creds_files() {
+    let w = world("opclients", None);
+    for (server, p) in servers(&w) {
+        let url = p.url();
+        let sub_a = connect_creds(&url, &w.creds("A", "u1"))
+            .await
+            .expect("u1 connects");
+        let pub_a = connect_creds(&url, &w.creds("A", "u2"))
+            .await
+            .expect("u2 connects");
+        let sub_b = connect_creds(&url, &w.creds("B", "b1"))
+            .await
+            .expect("b1 connects");
+        let mut in_a = sub_a.subscribe("iso").await.expect("sub");
+        let mut in_b = sub_b.subscribe("iso").await.expect("sub");
+        // async-nats' flush is no round trip: a probe each client sees itself proves its
+        // subscription is in place.
+        ready(&sub_a, &mut in_a, "iso").await;
+        ready(&sub_b, &mut in_b, "iso").await;
+        pub_a
+            .publish("iso", "one account".into())
+            .await
+            .expect("pub");
+        pub_a.flush().await.expect("flush");
+        let got = next_msg(&mut in_a, Duration::from_secs(5)).await;
+        assert_eq!(
+            got.map(|m| m.payload.to_vec()),
+            Some(b"one account".to_vec()),
+            "{server}"
+        );
+        // Accounts are separate subject spaces: B never sees A's message.
+        assert!(
+            next_msg(&mut in_b, Duration::from_millis(300))
+                .await
+                .is_none(),
+            "{server}"
+        );
+        // The permissions in the user JWT apply to async-nats too.
+        let perm = connect_creds(&url, &w.creds("A", "perm"))
+            .await
+            .expect("perm connects");
+        let mut ok = sub_a.subscribe("foo.ok").await.expect("sub");
+        ready(&sub_a, &mut ok, "foo.ok").await;
+        perm.publish("foo.secret", "no".into()).await.expect("pub");
+        perm.publish("foo.ok", "yes".into()).await.expect("pub");
+        perm.flush().await.expect("flush");
+        assert_eq!(
+            next_msg(&mut ok, Duration::from_secs(5))
+                .await
+                .map(|m| m.payload.to_vec()),
+            Some(b"yes".to_vec()),
+            "{server}"
+        );
+        // Refused creds fail the connect with nats-server's error.
+        let err = connect_creds(&url, &w.creds("A", "rev"))
+            .await
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.to_lowercase().contains("authorization violation"),
+            "{server}: {err}"
+        );
+        let (ok, out) = natscli_pub(&url, &w.creds("A", "u1"));
+        assert!(ok, "{server}: natscli with u1.creds: {out}");
+        let (ok, out) = natscli_pub(&url, &w.creds("A", "rev"));
+        assert!(
+            !ok && out.contains("Authorization Violation"),
+            "{server}: natscli with rev.creds: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_closing_time_window_ends_the_connection_as_the_reference_does() {
+    // The `expiring` user's window ends 6 s after the world is made.
+    let w = world("opexpiry", Some(6));
+    let servers = servers(&w);
+    let conns: Vec<_> = servers
+        .iter()
+        .map(|(name, p)| {
+            let (s, rest) = raw_connect(
+                p.client_port,
+                Some(&w.creds("A", "expiring")),
+                Sig::Good,
+                b"PING\r\n",
+            );
+            (name, s, rest)
+        })
+        .collect();
+    for (name, s, rest) in conns {
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let mut s = s;
+        let mut buf = rest;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut closed = false;
+        while Instant::now() < deadline && !closed {
+            closed = read_some(&mut s, &mut buf);
+        }
+        let text = String::from_utf8_lossy(&buf);
+        assert!(closed, "{name}: still open: {text}");
+        assert!(text.starts_with("PONG\r\nINFO "), "{name}: {text}");
+        assert!(
+            text.ends_with("-ERR 'User Authentication Expired'\r\n"),
+            "{name}: {text}"
         );
     }
 }
