@@ -2,8 +2,8 @@
 //! accounts (`accounts {}`) and runtime ones ([`crate::server::Server::register_account`])
 //! live in the server's registry. Exports and imports are declared here as config values.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -142,6 +142,10 @@ pub fn export_allows(exports: &[Export], service: bool, importer: &str, subject:
         .is_some_and(allowed)
 }
 
+/// Told when a server-made subscription (a service-import response subscription) is added
+/// (`1`) or removed (`-1`), so routes can announce it to peers as nats-server does.
+pub type InterestSink = Arc<dyn Fn(&Account, &Subscription, i32) + Send + Sync>;
+
 /// One account: a name, the subscriptions of its connections, and the routes its imports
 /// and exports installed.
 pub struct Account {
@@ -155,6 +159,8 @@ pub struct Account {
     import_subs: Mutex<Vec<Arc<Subscription>>>,
     /// Responses owed to requestors that came in through service imports.
     pub(crate) responses: Mutex<Responses>,
+    /// Where interest of server-made subscriptions is reported (set by the server).
+    interest_sink: OnceLock<InterestSink>,
 }
 
 impl Account {
@@ -166,7 +172,20 @@ impl Account {
             has_streams_out: AtomicBool::new(false),
             import_subs: Mutex::new(Vec::new()),
             responses: Mutex::new(Responses::default()),
+            interest_sink: OnceLock::new(),
         })
+    }
+
+    /// Sets where this account reports server-made interest (first call wins).
+    pub fn set_interest_sink(&self, sink: InterestSink) {
+        let _ = self.interest_sink.set(sink);
+    }
+
+    /// Reports a server-made subscription added (`1`) or removed (`-1`).
+    pub fn interest_changed(&self, sub: &Subscription, delta: i32) {
+        if let Some(sink) = self.interest_sink.get() {
+            sink(self, sub, delta);
+        }
     }
 
     /// The stream routes to importers, when there are any.

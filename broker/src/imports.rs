@@ -205,7 +205,11 @@ pub fn new_response(
                 Bytes::from_static(b"_R_"),
             ));
             let subject = sub.subject.clone();
-            let _ = exporter.sublist.insert(&subject, None, sub);
+            if exporter.sublist.insert(&subject, None, sub.clone()).is_ok() {
+                // Peers must route the responses back here (nats-server announces the
+                // `_R_` wildcard before the request leaves).
+                exporter.interest_changed(&sub, 1);
+            }
             r.prefix = Some(p.clone());
             p
         }

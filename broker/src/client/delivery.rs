@@ -255,11 +255,21 @@ impl Publisher {
         let to_routes = routed.is_none() && !via_stream;
         let mut routes: RouteTargets = Vec::new();
         for sub in &result.psubs {
-            if let Target::Route(r) = &sub.target {
-                if to_routes {
-                    route_target(&mut routes, r, None);
+            match &sub.target {
+                Target::Route(r) => {
+                    if to_routes {
+                        route_target(&mut routes, r, None);
+                    }
+                    continue;
                 }
-                continue;
+                // The server the request was published on crossed the service import
+                // already; crossing it here too would deliver the request twice.
+                Target::Import(t)
+                    if routed.is_some() && matches!(**t, ImportTarget::Service(_)) =>
+                {
+                    continue;
+                }
+                _ => {}
             }
             match self.deliver(sub, subject, reply, header_len, msg, via_stream) {
                 Delivered::No => {}

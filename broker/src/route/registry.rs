@@ -30,6 +30,9 @@ struct State {
     dialing: HashSet<String>,
     /// Client URLs advertised by each peer (`connect_urls` of its INFO).
     peer_urls: Vec<(String, Vec<String>)>,
+    /// Stream imports as interest of the exporting account (counted in `interest` too): a
+    /// peer then routes the exporter's messages here, where they reach the importers.
+    imports: HashSet<(String, Bytes)>,
 }
 
 /// The route registry of one server.
@@ -221,6 +224,40 @@ impl Routes {
         changed
     }
 
+    /// The stream imports of `accounts` become interest of their exporters (announced to
+    /// peers as plain subscriptions); those of a previous configuration are withdrawn.
+    pub fn set_import_interest(&self, accounts: &[Arc<Account>]) {
+        let mut want: HashSet<(String, Bytes)> = HashSet::new();
+        for a in accounts {
+            if let Some(routes) = a.stream_routes() {
+                for r in routes.iter() {
+                    want.insert((a.name.clone(), r.from.clone()));
+                }
+            }
+        }
+        let mut st = self.state.lock();
+        let old = std::mem::take(&mut st.imports);
+        let mut lines = Vec::new();
+        for (acc, subject) in old.difference(&want) {
+            bump(
+                &mut st,
+                (acc.clone(), subject.clone(), None),
+                -1,
+                &mut lines,
+            );
+        }
+        for (acc, subject) in want.difference(&old) {
+            bump(&mut st, (acc.clone(), subject.clone(), None), 1, &mut lines);
+        }
+        st.imports = want;
+        if !lines.is_empty() {
+            for r in st.peers.values() {
+                r.shared.outbound.push_proto(&lines);
+                r.shared.outbound.wake();
+            }
+        }
+    }
+
     /// A local subscription was added (`delta` 1) or removed (-1): tells every peer when the
     /// aggregate interest changes.
     pub fn local_interest(&self, account: &Account, sub: &Subscription, delta: i32) {
@@ -229,6 +266,21 @@ impl Routes {
         }
         let key = (account.name.clone(), sub.subject.clone(), sub.queue.clone());
         let mut st = self.state.lock();
+        let mut line = Vec::new();
+        bump(&mut st, key, delta, &mut line);
+        if line.is_empty() {
+            return;
+        }
+        for r in st.peers.values() {
+            r.shared.outbound.push_proto(&line);
+            r.shared.outbound.wake();
+        }
+    }
+}
+
+/// Adds `delta` to the local count of `key`; appends the `RS+`/`RS-` peers must get, if any.
+fn bump(st: &mut State, key: InterestKey, delta: i32, out: &mut Vec<u8>) {
+    {
         let n = st.interest.get(&key).copied().unwrap_or(0);
         let new = if delta > 0 {
             n.saturating_add(1)
@@ -238,30 +290,18 @@ impl Routes {
         if new == n {
             return;
         }
+        let (acc, subject, queue) = &key;
+        let announce = match queue {
+            None => (n == 0) != (new == 0),
+            Some(_) => true,
+        };
+        if announce {
+            interest_line(out, new > 0, acc, subject, queue.as_ref(), new);
+        }
         if new == 0 {
             st.interest.remove(&key);
         } else {
             st.interest.insert(key, new);
-        }
-        let announce = match &sub.queue {
-            None => (n == 0) != (new == 0),
-            Some(_) => true,
-        };
-        if !announce || st.peers.is_empty() {
-            return;
-        }
-        let mut line = Vec::new();
-        interest_line(
-            &mut line,
-            new > 0,
-            &account.name,
-            &sub.subject,
-            sub.queue.as_ref(),
-            new,
-        );
-        for r in st.peers.values() {
-            r.shared.outbound.push_proto(&line);
-            r.shared.outbound.wake();
         }
     }
 }

@@ -60,6 +60,8 @@ pub struct Server {
     pub routes: crate::route::Routes,
     /// Operator mode's trusted keys and account resolver (`None`: not in operator mode).
     trust: RwLock<Option<Arc<crate::auth::jwt::Trust>>>,
+    /// Reports accounts' server-made interest to the routes (set once the server exists).
+    interest_sink: std::sync::OnceLock<crate::account::InterestSink>,
 }
 
 /// The trust of operator-mode options; `None` without operators or when they do not
@@ -108,7 +110,15 @@ impl Server {
             options_gen: AtomicU64::new(0),
             trust: RwLock::new(build_trust(&opts_for_trust)),
             routes: Default::default(),
+            interest_sink: std::sync::OnceLock::new(),
         });
+        let weak = Arc::downgrade(&server);
+        let sink: crate::account::InterestSink = Arc::new(move |acc, sub, delta| {
+            if let Some(s) = weak.upgrade() {
+                s.routes.local_interest(acc, sub, delta);
+            }
+        });
+        let _ = server.interest_sink.set(sink);
         server.configure_accounts(&server.options());
         server
     }
@@ -136,10 +146,17 @@ impl Server {
         for a in &removed {
             tracing::info!("Reloaded: deleting account {:?}", a.name);
         }
-        crate::imports::install(&opts.accounts, &self.accounts());
+        let all = self.accounts();
+        if let Some(sink) = self.interest_sink.get() {
+            for a in &all {
+                a.set_interest_sink(sink.clone());
+            }
+        }
+        crate::imports::install(&opts.accounts, &all);
         for a in removed {
             crate::imports::install(&[], &[a]);
         }
+        self.routes.set_import_interest(&all);
     }
 
     /// The options in force (a snapshot; reload swaps the whole value).
@@ -195,11 +212,16 @@ impl Server {
             return a;
         }
         let cache = !self.options().no_sublist_cache;
-        self.accounts
+        let a = self
+            .accounts
             .write()
             .entry(name.to_string())
             .or_insert_with(|| Account::new(name, cache))
-            .clone()
+            .clone();
+        if let Some(sink) = self.interest_sink.get() {
+            a.set_interest_sink(sink.clone());
+        }
+        a
     }
 
     /// Every account, sorted by name.

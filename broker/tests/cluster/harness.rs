@@ -115,17 +115,20 @@ pub fn node(kind: Kind, name: &str, routes: &[String], extra: &[&str]) -> Node {
 /// Starts `kinds.len()` servers, each seeded with the first one only, and waits for the
 /// full mesh (gossip must complete it).
 pub fn cluster(kinds: &[Kind]) -> Vec<Node> {
+    cluster_with(kinds, &[])
+}
+
+/// [`cluster`] with `args` given to every server (e.g. `-c <config>`).
+pub fn cluster_with(kinds: &[Kind], args: &[&str]) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
     for (i, k) in kinds.iter().enumerate() {
         let seeds: Vec<String> = nodes.first().map(|n| n.route_url()).into_iter().collect();
         // RNATS_CLUSTER_TRACE=1 traces the route protocol of rnats servers into their logs.
-        let extra: &[&str] =
-            if *k == Kind::Rnats && std::env::var_os("RNATS_CLUSTER_TRACE").is_some() {
-                &["-DV"]
-            } else {
-                &[]
-            };
-        nodes.push(node(*k, &format!("s{i}"), &seeds, extra));
+        let mut extra: Vec<&str> = args.to_vec();
+        if *k == Kind::Rnats && std::env::var_os("RNATS_CLUSTER_TRACE").is_some() {
+            extra.push("-DV");
+        }
+        nodes.push(node(*k, &format!("s{i}"), &seeds, &extra));
     }
     wait_mesh(&nodes);
     nodes
@@ -181,18 +184,24 @@ fn tail(s: &str, n: usize) -> String {
 
 /// GET `path` on 127.0.0.1:`port`; the JSON body (Null on any failure).
 pub fn http_json(port: u16, path: &str) -> serde_json::Value {
+    serde_json::from_str(&http_text(port, path)).unwrap_or(serde_json::Value::Null)
+}
+
+/// GET `path` on 127.0.0.1:`port`; the body (empty on any failure).
+pub fn http_text(port: u16, path: &str) -> String {
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return serde_json::Value::Null;
+        return String::new();
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
     let req = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     if s.write_all(req.as_bytes()).is_err() {
-        return serde_json::Value::Null;
+        return String::new();
     }
     let mut body = String::new();
     let _ = s.read_to_string(&mut body);
-    let json = body.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    serde_json::from_str(json).unwrap_or(serde_json::Value::Null)
+    body.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
 
 /// The venv's python (nats-py installed by `make test-deps`).

@@ -3,6 +3,7 @@
 //! no-responders, interest changes, gossip completing the mesh from one seed, kill -9 and
 //! restart, and real clients failing over to survivors.
 
+mod accounts;
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
@@ -316,6 +317,9 @@ async fn five_servers_from_one_seed_form_a_full_mesh() {
         let v = n.http("/varz");
         assert_eq!(v["cluster"]["name"], "test");
         assert_eq!(v["routes"], 4);
+        let metrics = harness::http_text(n.proc.http_port.expect("monitoring"), "/metrics");
+        let want = format!("nats_routez_num_routes{{server_id=\"{}\"}} 4", n.id());
+        assert!(metrics.contains(&want), "{want} in /metrics");
     }
     check_all_pairs(&nodes).await;
     let per_server = check_queue_once(&nodes, 4, 200).await;
