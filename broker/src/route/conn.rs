@@ -400,10 +400,7 @@ impl RouteConn {
             } => {
                 self.in_msgs += 1;
                 self.in_bytes += message.len() as u64;
-                let Some(acc) = self
-                    .server
-                    .lookup_account(&String::from_utf8_lossy(&account))
-                else {
+                let Some(acc) = route_account(&self.server, &account) else {
                     return true;
                 };
                 self.publisher.publish_routed(
@@ -580,10 +577,7 @@ impl RouteConn {
     }
 
     fn remote_sub(&mut self, account: Bytes, subject: Bytes, queue: Option<(Bytes, u32)>) {
-        let Some(acc) = self
-            .server
-            .lookup_account(&String::from_utf8_lossy(&account))
-        else {
+        let Some(acc) = route_account(&self.server, &account) else {
             tracing::trace!(
                 "{} - Unknown account {:?} for remote subject {:?}",
                 self.route.label(),
@@ -623,7 +617,7 @@ impl RouteConn {
             return;
         };
         sub.close();
-        if let Some(acc) = self.server.lookup_account(&String::from_utf8_lossy(&key.0)) {
+        if let Some(acc) = route_account(&self.server, &key.0) {
             let _ = acc.sublist.remove(&sub.subject, sub.queue.as_deref(), &sub);
         }
     }
@@ -636,11 +630,23 @@ impl RouteConn {
         let subs: Vec<_> = self.route.remote_subs.lock().drain().collect();
         for ((acc, _, _), sub) in subs {
             sub.close();
-            if let Some(acc) = self.server.lookup_account(&String::from_utf8_lossy(&acc)) {
+            if let Some(acc) = route_account(&self.server, &acc) {
                 let _ = acc.sublist.remove(&sub.subject, sub.queue.as_deref(), &sub);
             }
         }
     }
+}
+
+/// The account a peer names. In operator mode an account this server has not loaded yet is
+/// created empty, as nats-server does for a JWT resolver, so interest is not lost; with
+/// static accounts an unknown name is ignored.
+fn route_account(server: &Server, name: &[u8]) -> Option<Arc<crate::account::Account>> {
+    let name = std::str::from_utf8(name).ok()?;
+    if let Some(a) = server.lookup_account(name) {
+        return Some(a);
+    }
+    let is_account_key = name.len() == 56 && name.starts_with('A');
+    (is_account_key && server.trust().is_some()).then(|| server.register_account(name))
 }
 
 /// An op as the trace log shows it (`[RS+ $G foo]`, `[RMSG $G foo | q 5]`).

@@ -50,7 +50,7 @@ impl Node {
 
     pub fn http(&self, path: &str) -> serde_json::Value {
         let port = self.proc.http_port.expect("monitoring port");
-        http_json(port, path)
+        http_json("127.0.0.1", port, path)
     }
 
     /// Distinct peer server IDs this server has routes to.
@@ -182,18 +182,18 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// GET `path` on 127.0.0.1:`port`; the JSON body (Null on any failure).
-pub fn http_json(port: u16, path: &str) -> serde_json::Value {
-    serde_json::from_str(&http_text(port, path)).unwrap_or(serde_json::Value::Null)
+/// GET `path` on `host`:`port`; the JSON body (Null on any failure).
+pub fn http_json(host: &str, port: u16, path: &str) -> serde_json::Value {
+    serde_json::from_str(&http_text(host, port, path)).unwrap_or(serde_json::Value::Null)
 }
 
-/// GET `path` on 127.0.0.1:`port`; the body (empty on any failure).
-pub fn http_text(port: u16, path: &str) -> String {
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+/// GET `path` on `host`:`port`; the body (empty on any failure).
+pub fn http_text(host: &str, port: u16, path: &str) -> String {
+    let Ok(mut s) = std::net::TcpStream::connect((host, port)) else {
         return String::new();
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     if s.write_all(req.as_bytes()).is_err() {
         return String::new();
     }

@@ -7,6 +7,7 @@ mod accounts;
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
+mod partition;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -317,7 +318,11 @@ async fn five_servers_from_one_seed_form_a_full_mesh() {
         let v = n.http("/varz");
         assert_eq!(v["cluster"]["name"], "test");
         assert_eq!(v["routes"], 4);
-        let metrics = harness::http_text(n.proc.http_port.expect("monitoring"), "/metrics");
+        let metrics = harness::http_text(
+            "127.0.0.1",
+            n.proc.http_port.expect("monitoring"),
+            "/metrics",
+        );
         let want = format!("nats_routez_num_routes{{server_id=\"{}\"}} 4", n.id());
         assert!(metrics.contains(&want), "{want} in /metrics");
     }
