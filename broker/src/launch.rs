@@ -68,6 +68,17 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     if let Some(trust) = server.trust() {
         trust.log_startup();
     }
+    if !opts.no_system_account {
+        // In operator mode the account comes from its JWT (the trust checked it); otherwise
+        // it must be one of `accounts {}`.
+        if let Some(name) = &opts.system_account
+            && server.trust().is_none()
+            && server.lookup_account(name).is_none()
+        {
+            anyhow::bail!("error resolving system account: account missing");
+        }
+        server.start_system();
+    }
     let mut tasks = Vec::new();
     if let Some(t) = crate::monitor::start(server.clone())
         .await

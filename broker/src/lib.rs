@@ -24,4 +24,5 @@ pub mod signal_cmd;
 pub mod subject;
 pub mod sublist;
 pub mod subscription;
+pub mod sys;
 pub mod tls;

@@ -123,6 +123,7 @@ fn main() -> ExitCode {
             }
         };
         let ctx = Arc::new(ReloadContext { flags, log });
+        running.server.set_reload_context(ctx.clone());
         let signals = tokio::spawn(server::handle_signals(running.server.clone(), ctx));
         running.wait().await;
         signals.abort();

@@ -113,6 +113,8 @@ pub struct Options {
     pub no_auth_user: Option<String>,
     /// Accounts from `accounts {}`, in config order (`$G` is implicit).
     pub accounts: Vec<AccountConfig>,
+    /// `no_system_account`: run without a system account (no events, no `$SYS` services).
+    pub no_system_account: bool,
     /// Client TLS (`tls {}` or the `--tls*` flags); `None` = plaintext clients.
     pub tls: Option<crate::tls::TlsConfig>,
     /// `cluster {}` and the cluster flags (off unless a port is set).
@@ -161,6 +163,7 @@ impl Default for Options {
             nkeys: Vec::new(),
             no_auth_user: None,
             accounts: Vec::new(),
+            no_system_account: false,
             tls: None,
             cluster: Default::default(),
             operator: None,

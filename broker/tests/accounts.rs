@@ -117,7 +117,7 @@ async fn connz_and_accountz_show_accounts() {
     assert_eq!(connz.connections.expect("list").len(), 1);
 
     let list = rnats_broker::monitor::accountz::accountz(&s, "").expect("accountz");
-    assert_eq!(list.accounts.expect("names"), ["$G", "A", "B"]);
+    assert_eq!(list.accounts.expect("names"), ["$G", "$SYS", "A", "B"]);
     let detail = rnats_broker::monitor::accountz::accountz(&s, "A").expect("detail");
     assert_eq!(detail.account_detail.expect("detail").client_connections, 1);
     assert!(rnats_broker::monitor::accountz::accountz(&s, "C").is_err());

@@ -9,12 +9,12 @@
 //! - masked (type still checked): ids, names, ports, versions, times, durations (`rtt`,
 //!   `uptime`, `idle`), process figures (`mem`, `cpu`, `cores`, `gomaxprocs`); `cid`s are
 //!   replaced by the connection's name (the reference's internal clients take cids 1-4).
-//! - the reference's system account: it keeps ~60 internal subscriptions (`$SYS` services,
-//!   plus 4 service-import subscriptions in `$G`) that rnats, which has no system account
-//!   yet, does not have. rnats reports its real counts; the test subtracts the reference's
-//!   idle baseline (taken before any traffic) from `subscriptions`, `num_subscriptions`,
-//!   `num_inserts`, `num_removes` and `total`, and drops the internal clients' entries
-//!   from subscription lists. `/varz` `system_account` exists only in the reference.
+//! - the system account: both keep ~60 internal subscriptions (`$SYS` services, plus 4
+//!   service-import subscriptions in `$G`), which are checked in `tests/system_account.rs`.
+//!   Here each server's idle baseline (taken before any traffic) is subtracted from
+//!   `subscriptions`, `num_subscriptions`, `num_inserts`, `num_removes` and `total`, and
+//!   the internal subscriptions' entries are dropped from subscription lists, so only
+//!   the clients' subscriptions are compared.
 //! - `num_matches` and `cache_hit_rate`: the reference counts sublist lookups behind its
 //!   per-connection result cache, rnats counts every publish (no per-connection cache yet);
 //!   over all accounts `num_cache`/`max_fanout`/`avg_fanout` also include `$SYS` traffic.
@@ -241,15 +241,18 @@ fn compare_varz(runs: &[Run; 2], errs: &mut Vec<String>) {
     let [reference, rnats] = runs;
     let mut a = reference.server.json("/varz");
     let mut b = rnats.server.json("/varz");
-    match take(&mut a, "system_account") {
-        Some(Value::String(s)) if s == "$SYS" => {}
-        other => errs.push(format!("reference /varz system_account: {other:?}")),
+    for (name, v) in [("reference", &mut a), ("rnats", &mut b)] {
+        match take(v, "system_account") {
+            Some(Value::String(s)) if s == "$SYS" => {}
+            other => errs.push(format!("{name} /varz system_account: {other:?}")),
+        }
     }
     match take(&mut b, "rnats_version") {
         Some(Value::String(s)) if !s.is_empty() => {}
         other => errs.push(format!("rnats /varz rnats_version: {other:?}")),
     }
     subtract(&mut a, "subscriptions", reference.base_varz_subs);
+    subtract(&mut b, "subscriptions", rnats.base_varz_subs);
     for (run, v) in [(reference, &mut a), (rnats, &mut b)] {
         for (path, n) in &run.polls {
             subtract(&mut v["http_req_stats"], path, *n);
@@ -464,32 +467,34 @@ fn compare_subsz(runs: &[Run; 2], errs: &mut Vec<String>) {
         let mut b = rnats.server.json(q);
         let global = q.contains("acc=$G");
         let other_acc = q.contains("acc=") && !global;
-        if !other_acc {
-            let base = if global {
-                &reference.base_subsz_g
-            } else {
-                &reference.base_subsz
-            };
-            for k in ["num_subscriptions", "num_inserts", "num_removes"] {
-                subtract(&mut a, k, base[k].as_u64().unwrap_or(0));
+        for (run, v) in [(reference, &mut a), (rnats, &mut b)] {
+            if !other_acc {
+                let base = if global {
+                    &run.base_subsz_g
+                } else {
+                    &run.base_subsz
+                };
+                for k in ["num_subscriptions", "num_inserts", "num_removes"] {
+                    subtract(v, k, base[k].as_u64().unwrap_or(0));
+                }
             }
-        }
-        // The reference's internal clients' subscriptions.
-        if let Some(list) = a
-            .get_mut("subscriptions_list")
-            .and_then(Value::as_array_mut)
-        {
-            let before = list.len();
-            list.retain(|s| {
-                s["cid"]
-                    .as_u64()
-                    .is_some_and(|c| reference.names.contains_key(&c))
-            });
-            let internal = (before - list.len()) as u64;
-            let empty = list.is_empty();
-            subtract(&mut a, "total", internal);
-            if empty {
-                take(&mut a, "subscriptions_list");
+            // The internal subscriptions (system account services and imports).
+            if let Some(list) = v
+                .get_mut("subscriptions_list")
+                .and_then(Value::as_array_mut)
+            {
+                let before = list.len();
+                list.retain(|s| {
+                    s["cid"]
+                        .as_u64()
+                        .is_some_and(|c| run.names.contains_key(&c))
+                });
+                let internal = (before - list.len()) as u64;
+                let empty = list.is_empty();
+                subtract(v, "total", internal);
+                if empty {
+                    take(v, "subscriptions_list");
+                }
             }
         }
         for (run, v) in [(reference, &mut a), (rnats, &mut b)] {
@@ -517,12 +522,13 @@ fn compare_simple(runs: &[Run; 2], errs: &mut Vec<String>) {
         let b = rnats.server.json(q);
         check(errs, q, &a, &b, &["server_id", "server_name", "now"]);
     }
-    // rnats has no system account yet: same shape without `system_account` and `$SYS`.
+    // The account list is in map order in the reference: compared sorted.
     let mut a = reference.server.json("/accountz");
-    let b = rnats.server.json("/accountz");
-    take(&mut a, "system_account");
-    if let Some(l) = a.get_mut("accounts").and_then(Value::as_array_mut) {
-        l.retain(|x| x != "$SYS");
+    let mut b = rnats.server.json("/accountz");
+    for v in [&mut a, &mut b] {
+        if let Some(l) = v.get_mut("accounts").and_then(Value::as_array_mut) {
+            l.sort_by_key(|x| x.to_string());
+        }
     }
     check(errs, "/accountz", &a, &b, &["server_id", "now"]);
 }

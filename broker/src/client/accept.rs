@@ -129,9 +129,15 @@ async fn write_now(stream: &mut TcpStream, bytes: &[u8], deadline: std::time::Du
 /// Records the closed connection, drops its subscriptions, unregisters it and waits for the
 /// writer to flush.
 async fn finish(server: &Server, shared: &Arc<ClientShared>, writer: Option<JoinHandle<()>>) {
+    if let Some(sys) = server.system() {
+        sys.disconnect_event(server, shared);
+    }
     server.closed.record(shared);
     shared.remove_all_subs();
     server.unregister_client(shared);
+    if let Some(sys) = server.system() {
+        sys.client_gone(server, shared);
+    }
     if let Some(w) = writer {
         let _ = w.await;
     }

@@ -394,6 +394,7 @@ impl Conn {
         let server_opts = self.server.options();
         if server_opts.operator_mode() {
             if !self.connect_jwt() {
+                self.auth_error_event();
                 return false;
             }
         } else {
@@ -419,6 +420,7 @@ impl Conn {
                         auth::log_suffix(&self.opts)
                     );
                     self.shared.close(CloseReason::AuthenticationViolation);
+                    self.auth_error_event();
                     return false;
                 }
             }
@@ -444,8 +446,20 @@ impl Conn {
             self.shared.close(CloseReason::NoRespondersRequiresHeaders);
             return false;
         }
+        if let Some(sys) = self.server.system() {
+            sys.connect_event(&self.server, &self.shared);
+        }
         self.send_ok();
         true
+    }
+
+    /// `$SYS.SERVER.<id>.CLIENT.AUTH.ERR` for a connection refused at CONNECT.
+    fn auth_error_event(&self) {
+        if self.shared.close_reason() == Some(CloseReason::AuthenticationViolation)
+            && let Some(sys) = self.server.system()
+        {
+            sys.auth_error_event(&self.server, &self.shared);
+        }
     }
 
     /// Takes the parser limits from the options again after a reload.

@@ -53,6 +53,8 @@ pub enum CloseReason {
     DuplicateServerName,
     MaxAccountConnectionsExceeded,
     AuthenticationExpired,
+    /// Closed by a `$SYS.REQ.SERVER.<id>.KICK` request.
+    Kicked,
 }
 
 impl CloseReason {
@@ -81,6 +83,7 @@ impl CloseReason {
             CloseReason::DuplicateServerName => "Duplicate Server Name",
             CloseReason::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
             CloseReason::AuthenticationExpired => "Authentication Expired",
+            CloseReason::Kicked => "Kicked",
         }
     }
 

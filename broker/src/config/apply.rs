@@ -37,9 +37,6 @@ fn unsupported(key: &str) -> Option<Expect> {
         "logtime_utc"
         | "proxy_protocol"
         | "allow_non_tls"
-        | "no_system_account"
-        | "no_system"
-        | "no_sys_acc"
         | "no_header_support"
         | "no_fast_producer_stall" => Expect::Bool,
         "https_port"
@@ -345,6 +342,9 @@ impl Apply<'_> {
             "no_auth_user" => o.no_auth_user = non_empty(want_str(t)?),
             "accounts" => {
                 super::accounts::apply_accounts(t, o, &mut self.errors, &mut self.warnings);
+            }
+            "no_system_account" | "no_system" | "no_sys_acc" => {
+                o.no_system_account = want_bool(t)?;
             }
             "tls" => super::tls::apply_tls(t, o, &mut self.warnings)?,
             "cluster" => super::cluster::apply_cluster(t, o, &mut self.errors, &mut self.warnings),

@@ -21,6 +21,8 @@ pub struct AccountInfo {
     pub account_name: String,
     #[serde(serialize_with = "ser_time")]
     pub update_time: DateTime<Utc>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub is_system: bool,
     pub expired: bool,
     pub complete: bool,
     pub jetstream_enabled: bool,
@@ -37,6 +39,8 @@ pub struct Accountz {
     pub server_id: String,
     #[serde(serialize_with = "ser_time")]
     pub now: DateTime<Utc>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub system_account: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accounts: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +52,10 @@ pub fn accountz(server: &Server, acc: &str) -> Result<Accountz, String> {
     let mut out = Accountz {
         server_id: server.id.clone(),
         now: Utc::now(),
+        system_account: server
+            .system()
+            .map(|sys| sys.account().name.clone())
+            .unwrap_or_default(),
         accounts: None,
         account_detail: None,
     };
@@ -67,6 +75,7 @@ pub fn accountz(server: &Server, acc: &str) -> Result<Accountz, String> {
     out.account_detail = Some(AccountInfo {
         account_name: account.name.clone(),
         update_time: server.start,
+        is_system: out.system_account == account.name,
         expired: false,
         complete: true,
         jetstream_enabled: false,

@@ -142,7 +142,7 @@ pub fn subsz(server: &Server, opts: &SubszOptions) -> Result<Subsz, String> {
     }
     let mut stats = SublistStats::default();
     let mut details = Vec::new();
-    for account in [server.global_account()] {
+    for account in server.accounts() {
         if !opts.account.is_empty() && account.name != opts.account {
             continue;
         }

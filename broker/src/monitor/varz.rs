@@ -81,7 +81,7 @@ pub struct DiskIoWaitStats {
 }
 
 /// JetStream feature flags the reference reports by default (`feature_flags`).
-const FEATURE_FLAGS: [(&str, bool); 4] = [
+pub(crate) const FEATURE_FLAGS: [(&str, bool); 4] = [
     ("js_ack_fc_v2", false),
     ("js_api_reply_v2", false),
     ("js_raft_delete_range", true),
@@ -175,6 +175,8 @@ pub struct Varz {
     pub config_load_time: DateTime<Utc>,
     pub config_digest: String,
     pub feature_flags: BTreeMap<&'static str, bool>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub system_account: String,
     pub slow_consumer_stats: KindStats,
     pub stale_connection_stats: KindStats,
     pub disk_io_wait_stats: DiskIoWaitStats,
@@ -194,10 +196,7 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let subscriptions = [s.global_account()]
-        .iter()
-        .map(|a| a.sublist.count() as u64)
-        .sum();
+    let subscriptions = s.accounts().iter().map(|a| a.sublist.count() as u64).sum();
     let (in_msgs, in_bytes) = (get(&s.stats.in_msgs), get(&s.stats.in_bytes));
     let (out_msgs, out_bytes) = (get(&s.stats.out_msgs), get(&s.stats.out_bytes));
     let slow = get(&s.stats.slow_consumers);
@@ -267,6 +266,10 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         config_load_time: *s.config_load_time.read(),
         config_digest: String::new(),
         feature_flags: FEATURE_FLAGS.into_iter().collect(),
+        system_account: s
+            .system()
+            .map(|sys| sys.account().name.clone())
+            .unwrap_or_default(),
         slow_consumer_stats: KindStats {
             clients: slow,
             ..KindStats::default()

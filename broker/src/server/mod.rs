@@ -58,6 +58,11 @@ pub struct Server {
     options_gen: AtomicU64,
     /// Routes to the other servers of the cluster.
     pub routes: crate::route::Routes,
+    /// The system account's services and events, once started (none with
+    /// `no_system_account`).
+    sys: std::sync::OnceLock<Arc<crate::sys::System>>,
+    /// What a reload requested through `$SYS` needs (set by the binary, like SIGHUP's).
+    reload_ctx: std::sync::OnceLock<Arc<ReloadContext>>,
     /// Operator mode's trusted keys and account resolver (`None`: not in operator mode).
     trust: RwLock<Option<Arc<crate::auth::jwt::Trust>>>,
     /// Reports accounts' server-made interest to the routes (set once the server exists).
@@ -111,6 +116,8 @@ impl Server {
             trust: RwLock::new(build_trust(&opts_for_trust)),
             routes: Default::default(),
             interest_sink: std::sync::OnceLock::new(),
+            sys: std::sync::OnceLock::new(),
+            reload_ctx: std::sync::OnceLock::new(),
         });
         let weak = Arc::downgrade(&server);
         let sink: crate::account::InterestSink = Arc::new(move |acc, sub, delta| {
@@ -130,6 +137,7 @@ impl Server {
         let cache = !opts.no_sublist_cache;
         let mut configured = self.configured.lock();
         let mut removed = Vec::new();
+        let mut created = Vec::new();
         {
             let mut map = self.accounts.write();
             for name in configured.iter() {
@@ -138,8 +146,17 @@ impl Server {
                 }
             }
             for a in &opts.accounts {
-                map.entry(a.name.clone())
-                    .or_insert_with(|| Account::new(&a.name, cache));
+                map.entry(a.name.clone()).or_insert_with(|| {
+                    let acc = Account::new(&a.name, cache);
+                    created.push(acc.clone());
+                    acc
+                });
+            }
+        }
+        // New accounts get the system account's imports, as every account does.
+        if let Some(sys) = self.system() {
+            for a in &created {
+                sys.import_into(a);
             }
         }
         *configured = opts.accounts.iter().map(|a| a.name.clone()).collect();
@@ -196,6 +213,31 @@ impl Server {
         self.options_gen.load(Ordering::Acquire)
     }
 
+    /// The system account's services, unless disabled (`no_system_account`).
+    pub fn system(&self) -> Option<&Arc<crate::sys::System>> {
+        self.sys.get()
+    }
+
+    /// Starts the system account (once; later calls return the first one).
+    pub fn start_system(self: &Arc<Self>) -> &Arc<crate::sys::System> {
+        self.sys.get_or_init(|| crate::sys::start(self))
+    }
+
+    /// Lets `$SYS.REQ.SERVER.<id>.RELOAD` reload the configuration as SIGHUP does.
+    pub fn set_reload_context(&self, ctx: Arc<ReloadContext>) {
+        let _ = self.reload_ctx.set(ctx);
+    }
+
+    /// Reloads the configuration (a `$SYS` request); the error is the reason it failed.
+    pub fn request_reload(&self) -> Result<(), String> {
+        let Some(ctx) = self.reload_ctx.get() else {
+            return Err("config reload not available".into());
+        };
+        reload(self, ctx).inspect_err(|err| {
+            tracing::error!("Failed to reload server configuration: {err}");
+        })
+    }
+
     pub fn global_account(&self) -> Arc<Account> {
         self.global.clone()
     }
@@ -212,16 +254,24 @@ impl Server {
             return a;
         }
         let cache = !self.options().no_sublist_cache;
-        let a = self
+        let mut created = false;
+        let account = self
             .accounts
             .write()
             .entry(name.to_string())
-            .or_insert_with(|| Account::new(name, cache))
+            .or_insert_with(|| {
+                created = true;
+                Account::new(name, cache)
+            })
             .clone();
         if let Some(sink) = self.interest_sink.get() {
-            a.set_interest_sink(sink.clone());
+            account.set_interest_sink(sink.clone());
         }
-        a
+        // A new account gets the system account's imports, as every account does.
+        if created && let Some(sys) = self.system() {
+            sys.import_into(&account);
+        }
+        account
     }
 
     /// Every account, sorted by name.
@@ -487,11 +537,19 @@ impl Server {
             return false;
         }
         self.stop_accepting.cancel();
+        if let Some(sys) = self.system() {
+            sys.lame_duck_event(self);
+        }
         true
     }
 
     /// Stops accepting and closes every client.
     pub fn shutdown_now(&self) {
+        if !self.shutdown.is_cancelled()
+            && let Some(sys) = self.system()
+        {
+            sys.shutdown_event(self);
+        }
         self.shutdown.cancel();
         for c in self.clients() {
             c.close(CloseReason::ServerShutdown);
