@@ -90,6 +90,11 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     tasks.push(accept);
     let routes = crate::route::listen::bind(&server).await?;
     let cluster_addr = routes.as_ref().map(|b| b.addr());
+    if routes.is_some()
+        && let Some(sys) = server.system()
+    {
+        sys.announce_to_routes(&server);
+    }
     if let Some(p) = &opts.pid_file {
         std::fs::write(p, std::process::id().to_string())
             .with_context(|| format!("writing pid file {}", p.display()))?;

@@ -244,10 +244,23 @@ pub struct ServerStats {
     pub stale_connection_stats: Option<KindCounts>,
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub stalled_clients: i64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteStat>,
     #[serde(skip_serializing_if = "is_zero_usize")]
     pub active_servers: usize,
     #[serde(skip_serializing_if = "is_zero_usize")]
     pub gomaxprocs: usize,
+}
+
+/// One route in `STATSZ` (`RouteStat`).
+#[derive(Debug, Serialize)]
+pub struct RouteStat {
+    pub rid: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub sent: DataStats,
+    pub received: DataStats,
+    pub pending: usize,
 }
 
 /// `$SYS.SERVER.<id>.STATSZ` and the answer to `$SYS.REQ.SERVER.PING[.STATSZ]`

@@ -30,7 +30,7 @@ use crate::subscription::{InternalHandler, InternalMsg, Subscription};
 use events::{
     ACCOUNT_CONNS_TYPE, AccountNumConns, ApiResponse, CLIENT_KIND, CLIENT_TYPE_NATS,
     CONNECT_EVENT_TYPE, ClientInfo, ConnectEvent, DISCONNECT_EVENT_TYPE, DataStats,
-    DisconnectEvent, KindCounts, ServerInfo, ServerStats, ServerStatsMsg,
+    DisconnectEvent, KindCounts, RouteStat, ServerInfo, ServerStats, ServerStatsMsg,
 };
 use requests::Answer;
 use subjects::{Endpoint, Handler};
@@ -66,6 +66,15 @@ struct Job {
     from: Option<Arc<ClientShared>>,
 }
 
+/// One of the system account's internal subscriptions.
+struct OwnSub {
+    account: Weak<Account>,
+    sub: Arc<Subscription>,
+    /// Whether other servers learn of it over routes (all but the user-info services, which
+    /// only the client's own server can answer, as in the reference).
+    routed: bool,
+}
+
 /// The system account of one server.
 pub struct System {
     server: Weak<Server>,
@@ -76,7 +85,7 @@ pub struct System {
     next_sid: AtomicU64,
     tx: mpsc::Sender<Job>,
     /// Every internal subscription, with its account, so they can be removed.
-    subs: Mutex<Vec<(Weak<Account>, Arc<Subscription>)>>,
+    subs: Mutex<Vec<OwnSub>>,
     /// Set once the shutdown event went out: nothing is sent after it.
     stopped: AtomicBool,
 }
@@ -217,7 +226,18 @@ impl System {
             Bytes::from(sid),
         ));
         match account.sublist.insert(&sub.subject, None, sub.clone()) {
-            Ok(_) => self.subs.lock().push((Arc::downgrade(account), sub)),
+            Ok(_) => {
+                let routed =
+                    !matches!(handler, Handler::UserInfo) && subject != subjects::DEBUG_SUBSCRIBERS;
+                if routed && let Some(server) = self.server.upgrade() {
+                    server.routes.local_interest(account, &sub, 1);
+                }
+                self.subs.lock().push(OwnSub {
+                    account: Arc::downgrade(account),
+                    sub,
+                    routed,
+                });
+            }
             Err(_) => tracing::error!("Error setting up internal tracking for {subject}"),
         }
     }
@@ -240,7 +260,7 @@ impl System {
     fn has_interest(&self, account: &Account, subject: &[u8]) -> bool {
         let r = account.sublist.matches(subject);
         let subs = self.subs.lock();
-        let foreign = |s: &Arc<Subscription>| !subs.iter().any(|(_, own)| Arc::ptr_eq(own, s));
+        let foreign = |s: &Arc<Subscription>| !subs.iter().any(|own| Arc::ptr_eq(&own.sub, s));
         r.psubs.iter().any(foreign)
             || r.qsubs.iter().any(|g| g.members.iter().any(foreign))
             || account
@@ -254,6 +274,7 @@ impl System {
             name: server.name.clone(),
             host: server.options().host.clone(),
             id: server.id.clone(),
+            cluster: requests::cluster_name(server),
             ver: COMPAT_VERSION,
             feature_flags: crate::monitor::varz::FEATURE_FLAGS.into_iter().collect(),
             seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
@@ -425,7 +446,18 @@ impl System {
                 stale_connections: v.stale_connections,
                 stale_connection_stats: kind(v.stale_connections),
                 stalled_clients: 0,
-                active_servers: 1,
+                routes: crate::monitor::routez::routez(server)
+                    .routes
+                    .into_iter()
+                    .map(|r| RouteStat {
+                        rid: r.rid,
+                        name: r.remote_name,
+                        sent: DataStats::total(r.out_msgs, r.out_bytes),
+                        received: DataStats::total(r.in_msgs, r.in_bytes),
+                        pending: r.pending_size,
+                    })
+                    .collect(),
+                active_servers: 1 + server.routes.num_routes(),
                 gomaxprocs: v.gomaxprocs,
             },
         }
@@ -578,11 +610,29 @@ impl System {
 
     /// Removes every internal subscription (server shutdown).
     pub fn unsubscribe_all(&self) {
-        for (acc, sub) in self.subs.lock().drain(..) {
-            if sub.close()
-                && let Some(acc) = acc.upgrade()
+        let server = self.server.upgrade();
+        for own in self.subs.lock().drain(..) {
+            if own.sub.close()
+                && let Some(acc) = own.account.upgrade()
             {
-                let _ = acc.sublist.remove(&sub.subject, None, &sub);
+                let _ = acc.sublist.remove(&own.sub.subject, None, &own.sub);
+                if own.routed
+                    && let Some(server) = &server
+                {
+                    server.routes.local_interest(&acc, &own.sub, -1);
+                }
+            }
+        }
+    }
+
+    /// Tells the route layer about the internal subscriptions made before it was enabled, so
+    /// peers forward `$SYS` requests and events here (call once clustering is listening).
+    pub fn announce_to_routes(&self, server: &Server) {
+        for own in self.subs.lock().iter() {
+            if own.routed
+                && let Some(acc) = own.account.upgrade()
+            {
+                server.routes.local_interest(&acc, &own.sub, 1);
             }
         }
     }

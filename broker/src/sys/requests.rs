@@ -83,7 +83,8 @@ impl EventFilter {
     /// True when the request is not meant for this server (`filterRequest`).
     pub fn excludes(&self, server: &Server) -> bool {
         let host = server.options().host.clone();
-        let cluster = "";
+        let cluster = cluster_name(server);
+        let cluster = cluster.as_str();
         if self.exact_match {
             if (!self.name.is_empty() && self.name != server.name)
                 || (!self.host.is_empty() && self.host != host)
@@ -99,6 +100,15 @@ impl EventFilter {
         }
         // rnats has no server tags and no JetStream domain: any asked for excludes it.
         !self.tags.is_empty() || !self.domain.is_empty()
+    }
+}
+
+/// The cluster name events and filters use (empty without clustering).
+pub fn cluster_name(server: &Server) -> String {
+    if server.routes.enabled() {
+        server.routes.cluster_name()
+    } else {
+        String::new()
     }
 }
 
@@ -481,8 +491,9 @@ pub fn account_stat(server: &Server, acc: &Account) -> AccountStat {
 
 /// `$SYS.REQ.USER.INFO`: who the requesting connection is.
 pub fn user_info(from: Option<&Arc<ClientShared>>) -> Answer {
+    // Over a route there is no requesting connection: only its own server answers.
     let Some(c) = from else {
-        return Answer::BadRequest(String::new());
+        return Answer::Skip;
     };
     let account = c.account().name.clone();
     data(Ok(UserInfo {

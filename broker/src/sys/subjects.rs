@@ -1,6 +1,9 @@
 //! The `$SYS` subjects nats-server 2.15 uses (`events.go`), and the table of internal
 //! subscriptions the system account keeps: which subject, and what answers it.
 
+/// The debug service the reference keeps local to each server.
+pub const DEBUG_SUBSCRIBERS: &str = "$SYS.DEBUG.SUBSCRIBERS";
+
 /// `$SYS.ACCOUNT.<acc>.CONNECT`.
 pub fn connect_event(account: &str) -> String {
     format!("$SYS.ACCOUNT.{account}.CONNECT")
@@ -216,7 +219,7 @@ pub fn system_subscriptions(server_id: &str, shash: &str) -> Vec<(String, Handle
             Handler::Observe,
         ),
         (format!("$SYS.LATENCY.M2.{shash}"), Handler::Observe),
-        ("$SYS.DEBUG.SUBSCRIBERS".to_string(), Handler::Observe),
+        (DEBUG_SUBSCRIBERS.to_string(), Handler::Observe),
         (
             format!("$SYS.REQ.SERVER.{server_id}.RELOAD"),
             Handler::Reload,
