@@ -75,9 +75,11 @@ const INLINE: &[(&str, &str)] = &[
     ("accounts-list", "accounts: [A, B, A]\n"),
     ("accounts-reserved", "accounts { \"$G\": {} }\n"),
     ("accounts-not-map", "accounts { A: 1 }\n"),
+    // Within one account: across accounts nats-server walks them in Go map order and
+    // reports either account's line from run to run.
     (
         "accounts-duplicate-user",
-        "accounts {\n  A: { users: [{user: u, password: a}] }\n  B: { users: [{user: u, password: b}] }\n}\n",
+        "accounts {\n  A: { users: [{user: u, password: a}, {user: u, password: b}] }\n}\n",
     ),
     // Not compared: `authorization { user }` with account users. nats-server walks the top
     // level in Go map order, so it reports either "... and accounts" or "... and a users
