@@ -102,9 +102,11 @@ impl std::fmt::Debug for System {
 /// subscriptions and imports, and starts the task answering them. Call once, in a runtime.
 pub fn start(server: &Arc<Server>) -> Arc<System> {
     let opts = server.options();
-    let name = opts
-        .system_account
-        .clone()
+    // In operator mode the trust knows it (the config's, else the operator JWT's).
+    let name = server
+        .trust()
+        .and_then(|t| t.system_account.clone())
+        .or_else(|| opts.system_account.clone())
         .unwrap_or_else(|| DEFAULT_SYSTEM_ACCOUNT.to_string());
     let account = server.register_account(&name);
     let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
