@@ -784,3 +784,46 @@ async fn operator_mode_system_account() {
         assert_eq!(seen[0], seen[1], "{}: connections", conf.display());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_connection_counts_and_lame_duck() {
+    let pair = start_pair(CONFIG);
+    let mut keys = Vec::new();
+    for (label, s) in &pair.servers {
+        let sys = connect(s, "sys", "watcher").await;
+        let mut conns = sys
+            .subscribe("$SYS.ACCOUNT.APP.SERVER.CONNS")
+            .await
+            .expect("sub");
+        let mut ldm = sys.subscribe("$SYS.SERVER.*.LAMEDUCK").await.expect("sub");
+        barrier(&sys).await;
+        let app = connect(s, "app", "counted").await;
+        app.publish("orders.new", "abc".into()).await.expect("pub");
+        app.flush().await.expect("flush");
+        let up: Value = serde_json::from_slice(&next(&mut conns).await.payload).expect("json");
+        assert_eq!(up["type"], "io.nats.server.advisory.v1.account_connections");
+        assert_eq!(up["acc"], "APP", "{label}: {up}");
+        assert_eq!(up["conns"], 1, "{label}: {up}");
+        drop(app);
+        // The count after the close keeps what the closed connection sent.
+        let down = loop {
+            let v: Value = serde_json::from_slice(&next(&mut conns).await.payload).expect("json");
+            if v["conns"] == 0 {
+                break v;
+            }
+        };
+        assert_eq!(down["received"]["msgs"], 1, "{label}: {down}");
+        assert_eq!(down["received"]["bytes"], 3, "{label}: {down}");
+        keys.push(key_paths(&down));
+        // Lame duck mode is announced.
+        s.signal("USR2");
+        let m = next(&mut ldm).await;
+        let v: Value = serde_json::from_slice(&m.payload).expect("json");
+        assert_eq!(
+            m.subject.as_str(),
+            format!("$SYS.SERVER.{}.LAMEDUCK", v["id"].as_str().unwrap_or("?")),
+            "{label}: {v}"
+        );
+    }
+    assert_eq!(keys[0], keys[1], "account connections keys");
+}

@@ -461,11 +461,17 @@ fn account_statz(server: &Server, names: &[String], include_unused: bool) -> Ans
     }))
 }
 
-/// One account's connection and message figures (`Account.statz`), summed over its
-/// connections.
+/// One account's connection and message figures (`Account.statz`): its open connections,
+/// and the totals since the server started.
 pub fn account_stat(server: &Server, acc: &Account) -> AccountStat {
     let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
-    let (mut conns, mut in_m, mut in_b, mut out_m, mut out_b) = (0, 0, 0, 0, 0);
+    // What the account's closed connections exchanged, plus the open ones below.
+    let closed = server
+        .system()
+        .map(|sys| sys.closed_totals(&acc.name))
+        .unwrap_or_default();
+    let mut conns = 0;
+    let [mut in_m, mut in_b, mut out_m, mut out_b] = closed;
     for c in server.clients() {
         if c.account().name != acc.name {
             continue;
