@@ -2,6 +2,7 @@
 
 pub mod info;
 mod lame_duck;
+mod operator;
 mod reload;
 mod signals;
 pub mod stats;
@@ -192,6 +193,7 @@ impl Server {
         *self.opts.write() = Arc::new(opts);
         *self.config_load_time.write() = chrono::Utc::now();
         self.options_gen.fetch_add(1, Ordering::Release);
+        self.reinstall_jwt_accounts();
     }
 
     /// Operator mode's trust (trusted keys, resolver, resolved accounts), if configured.

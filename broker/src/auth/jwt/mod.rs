@@ -4,6 +4,7 @@
 
 pub mod cidr;
 pub mod claims;
+pub mod exports;
 pub mod template;
 pub mod times;
 pub mod token;

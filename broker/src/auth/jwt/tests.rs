@@ -366,3 +366,57 @@ fn operator_config_rules() {
     );
     assert!(Trust::new(vec![decode_operator(&future).expect("op")], None, &[]).is_err());
 }
+
+#[test]
+fn imports_need_an_export_and_private_ones_a_token() {
+    let op = KeyPair::new_operator();
+    let (e, i, other) = (
+        KeyPair::new_account(),
+        KeyPair::new_account(),
+        KeyPair::new_account(),
+    );
+    let op_claims = decode_operator(&sign(
+        &op,
+        json!({"sub": op.public_key(), "nats": {"type": "operator", "version": 2}}),
+    ))
+    .expect("operator");
+    let activation = |target: &KeyPair| {
+        sign(
+            &e,
+            json!({"sub": target.public_key(), "nats": {"type": "activation", "version": 2,
+                "subject": "priv.>", "kind": "stream"}}),
+        )
+    };
+    let exporter = sign(
+        &op,
+        json!({"sub": e.public_key(), "nats": {"type": "account", "version": 2,
+            "limits": {"imports": -1, "exports": -1, "wildcards": true, "conn": -1}, "exports": [
+            {"subject": "pub.>", "type": "stream"},
+            {"subject": "priv.>", "type": "stream", "token_req": true}]}}),
+    );
+    let importer = sign(
+        &op,
+        json!({"sub": i.public_key(), "nats": {"type": "account", "version": 2,
+            "limits": {"imports": -1, "exports": -1, "subs": -1, "payload": -1, "conn": -1}, "imports": [
+            {"subject": "pub.>", "account": e.public_key(), "type": "stream"},
+            {"subject": "priv.>", "account": e.public_key(), "type": "stream"},
+            {"subject": "priv.x", "account": e.public_key(), "type": "stream", "token": activation(&i)},
+            {"subject": "priv.y", "account": e.public_key(), "type": "stream", "token": activation(&other)},
+            {"subject": "nothing", "account": e.public_key(), "type": "stream"}]}}),
+    );
+    let trust = Trust::new(
+        vec![op_claims],
+        None,
+        &[(e.public_key(), exporter), (i.public_key(), importer)],
+    )
+    .expect("trust");
+    let imp = trust.lookup(&i.public_key()).expect("importer");
+    trust.resolve_imports(&imp);
+    let configs = exports::account_configs(&trust.resolved());
+    let c = configs
+        .iter()
+        .find(|c| c.name == i.public_key())
+        .expect("config");
+    let subjects: Vec<&str> = c.imports.iter().map(|im| im.subject.as_str()).collect();
+    assert_eq!(subjects, vec!["pub.>", "priv.x"]);
+}

@@ -225,6 +225,35 @@ impl Trust {
         Ok(cache.entry(name.to_string()).or_insert(acc).clone())
     }
 
+    /// Every account resolved so far, by name.
+    pub fn resolved(&self) -> Vec<Arc<ResolvedAccount>> {
+        let mut all: Vec<_> = self.cache.lock().values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Resolves the accounts `acc` imports from, and theirs in turn (nats-server looks the
+    /// exporters up when it applies an account's imports). Those it cannot resolve are
+    /// skipped: their imports stay incomplete.
+    pub fn resolve_imports(&self, acc: &ResolvedAccount) {
+        let mut todo: Vec<String> = acc
+            .claims
+            .nats
+            .imports
+            .iter()
+            .map(|i| i.account.clone())
+            .collect();
+        let mut seen: HashSet<String> = HashSet::from([acc.name.clone()]);
+        while let Some(name) = todo.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if let Ok(dep) = self.lookup(&name) {
+                todo.extend(dep.claims.nats.imports.iter().map(|i| i.account.clone()));
+            }
+        }
+    }
+
     /// `verifyAccountClaims` plus the subject check of `fetchAccountClaims`.
     fn verify_account(&self, name: &str, jwt: &str) -> Result<ResolvedAccount, LookupError> {
         let claims = decode_account(jwt)?;

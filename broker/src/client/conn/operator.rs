@@ -82,7 +82,7 @@ impl Conn {
             Ok(u) => u,
             Err(r) => return self.jwt_refused(r),
         };
-        let account = self.server.register_account(&user.account.name);
+        let account = self.server.jwt_account(&trust, &user.account);
         let max_conns = user.account.max_connections();
         if max_conns >= 0
             && self.server.clients_in_account(&account, self.shared.cid) >= max_conns as usize
