@@ -113,6 +113,15 @@ pub(crate) fn apply(file: &str, m: &Map, opts: &mut Options) -> (Vec<Diagnostic>
             a.errors.push(d);
         }
     }
+    // nats-server takes the system account from the operator JWT when there is exactly one
+    // operator and the config names none.
+    if a.opts.system_account.is_none()
+        && let Some(op) = &a.opts.operator
+        && let [only] = op.operators.as_slice()
+        && !only.nats.system_account.is_empty()
+    {
+        a.opts.system_account = Some(only.nats.system_account.clone());
+    }
     (a.errors, a.warnings)
 }
 

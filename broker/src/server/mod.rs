@@ -422,7 +422,7 @@ impl Server {
             ldm,
             connect_info: account.is_some(),
             remote_account: account.unwrap_or(""),
-            acc_is_sys: false,
+            acc_is_sys: account.is_some_and(|a| opts.system_account.as_deref() == Some(a)),
             api_lvl: JS_API_LEVEL,
             xkey: &self.xkey,
             rnats_version: RNATS_VERSION,
