@@ -13,12 +13,11 @@ impl Server {
     /// accounts it imports from are resolved too and every JWT account's exports and imports
     /// are installed.
     pub fn jwt_account(&self, trust: &Trust, acc: &ResolvedAccount) -> Arc<Account> {
-        if let Some(a) = self.lookup_account(&acc.name) {
-            return a;
-        }
         let account = self.register_account(&acc.name);
-        trust.resolve_imports(acc);
-        self.install_jwt_imports(trust);
+        if trust.mark_installed(&acc.name) {
+            trust.resolve_imports(acc);
+            self.install_jwt_imports(trust);
+        }
         account
     }
 
@@ -40,6 +39,7 @@ impl Server {
         };
         for a in self.accounts() {
             if let Ok(r) = trust.lookup(&a.name) {
+                trust.mark_installed(&r.name);
                 trust.resolve_imports(&r);
             }
         }

@@ -66,6 +66,8 @@ pub struct Trust {
     resolver: Mutex<HashMap<String, String>>,
     /// Accounts resolved so far.
     cache: Mutex<HashMap<String, Arc<ResolvedAccount>>>,
+    /// Accounts whose exports and imports the server installed.
+    installed: Mutex<HashSet<String>>,
 }
 
 /// Why an account could not be resolved (nats-server's errors, for its debug/warn lines).
@@ -155,6 +157,7 @@ impl Trust {
             system_account,
             resolver: Mutex::new(resolver),
             cache: Mutex::new(HashMap::new()),
+            installed: Mutex::new(HashSet::new()),
         })
     }
 
@@ -223,6 +226,11 @@ impl Trust {
         let acc = Arc::new(self.verify_account(name, &jwt)?);
         let mut cache = self.cache.lock();
         Ok(cache.entry(name.to_string()).or_insert(acc).clone())
+    }
+
+    /// Marks `name` installed; true the first time.
+    pub fn mark_installed(&self, name: &str) -> bool {
+        self.installed.lock().insert(name.to_string())
     }
 
     /// Every account resolved so far, by name.
