@@ -108,7 +108,13 @@ class Server:
                "-p", str(self.port), "-m", str(self.http)]
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu)] + cmd
-        self.proc = subprocess.Popen(cmd, stdout=self.logfile, stderr=subprocess.STDOUT)
+        # Each server runs in a session of its own, as a service would. Linux schedules
+        # sessions as groups (autogroup), and on a core busy with other sessions a server
+        # sharing the load client's session got a different share than one alone: the
+        # reference's pinned request/reply p99 was 0.2 ms in the client's session and 8 ms in
+        # its own (docs/PERFORMANCE.md, "The pinned request/reply tail").
+        self.proc = subprocess.Popen(cmd, stdout=self.logfile, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         self.url = f"nats://127.0.0.1:{self.port}"
         self.monitor = f"http://127.0.0.1:{self.http}"
         deadline = time.time() + 15
