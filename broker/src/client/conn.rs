@@ -140,11 +140,18 @@ impl Conn {
                             want *= 2;
                         }
                         let open = self.process(&mut buf);
-                        self.end_of_batch();
+                        let woke_others = self.end_of_batch();
                         if !open {
                             return;
                         }
                         self.publisher.stall().await;
+                        if woke_others {
+                            // Let the woken writers run before reading on: tokio keeps the
+                            // last woken task in a slot no other worker steals from, and a
+                            // reader with data waiting only yields when its budget (128 reads)
+                            // runs out, so writers otherwise wrote megabytes at a time.
+                            tokio::task::yield_now().await;
+                        }
                         if self.activity {
                             self.activity = false;
                             self.last_in = Instant::now();
@@ -590,8 +597,9 @@ impl Conn {
 
     /// After a read batch: wake every connection written to and add the batch's counters
     /// (shared counters are touched once per batch, not once per message).
-    fn end_of_batch(&mut self) {
-        self.publisher.flush_targets(&self.server);
+    /// True when another connection's writer was woken.
+    fn end_of_batch(&mut self) -> bool {
+        let woke_others = self.publisher.flush_targets(&self.server);
         if self.in_msgs > 0 {
             let (msgs, bytes) = (self.in_msgs, self.in_bytes);
             self.shared.stats.in_msgs.fetch_add(msgs, Ordering::Relaxed);
@@ -607,6 +615,7 @@ impl Conn {
             self.in_msgs = 0;
             self.in_bytes = 0;
         }
+        woke_others
     }
 
     fn pub_violation(&self, subject: &[u8]) {

@@ -117,14 +117,18 @@ impl Publisher {
     }
 
     /// Wakes the writer of every connection touched since the last call and adds the batch's
-    /// counters.
-    pub fn flush_targets(&mut self, server: &Server) {
+    /// counters. True when another connection's writer was woken.
+    pub fn flush_targets(&mut self, server: &Server) -> bool {
         let f = &mut self.fanout;
         if f.self_dirty.replace(false)
             && let Some(me) = &f.me
         {
             me.outbound.wake();
         }
+        let woke_others = f
+            .touched
+            .iter()
+            .any(|(t, _, _)| !f.me.as_ref().is_some_and(|me| Arc::ptr_eq(t, me)));
         if !f.touched.is_empty() {
             // Delivery is activity of the receiving connection (`/connz` `last_activity`).
             let now = crate::monitor::activity::Activity::now();
@@ -140,6 +144,7 @@ impl Publisher {
             self.out_msgs = 0;
             self.out_bytes = 0;
         }
+        woke_others
     }
 
     /// Fast-producer stall: if this batch pushed a consumer past 75% of its `max_pending`,
@@ -515,7 +520,8 @@ impl Fanout {
             push_decimal(&mut self.head, msg.len());
             self.head.extend_from_slice(b"\r\n");
             match route.outbound.push_msg(&self.head, msg) {
-                Enqueue::Queued => {
+                // Routes are not stalled on (as before: a route's producer never waited).
+                Enqueue::Queued | Enqueue::Stalling => {
                     self.touch(route, msg.len() as u64);
                     sent += 1;
                 }
@@ -598,12 +604,12 @@ impl Fanout {
             payload
         };
         match target.outbound.push_msg(&self.head, &body) {
-            Enqueue::Queued => {
+            queued @ (Enqueue::Queued | Enqueue::Stalling) => {
                 if let Some(r) = reply {
                     target.note_reply(r);
                 }
                 self.touch(target, body.len() as u64);
-                if target.outbound.should_stall()
+                if queued == Enqueue::Stalling
                     && !self.is_me(target)
                     && !self.stalled.iter().any(|t| Arc::ptr_eq(t, target))
                 {
