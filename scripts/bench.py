@@ -98,11 +98,13 @@ def raise_fd_limit():
 class Server:
     """One server process on random loopback ports, optionally pinned with taskset."""
 
-    def __init__(self, name, binary, workdir, cpu=None):
+    def __init__(self, name, binary, workdir, cpu=None, extra_conf="", client_args=()):
         self.name, self.binary, self.cpu = name, binary, cpu
+        # What rnats-bench needs to connect to this server (TLS CA, credentials).
+        self.client_args = list(client_args)
         self.port, self.http = free_port(), free_port()
-        self.conf = workdir / "bench.conf"
-        self.conf.write_text(SERVER_CONF)
+        self.conf = workdir / f"bench-{name}-{self.port}.conf"
+        self.conf.write_text(SERVER_CONF + extra_conf)
         self.logfile = open(workdir / f"{name}-{self.port}.log", "w")
         cmd = [str(binary), "-c", str(self.conf), "-a", "127.0.0.1",
                "-p", str(self.port), "-m", str(self.http)]
@@ -164,7 +166,7 @@ def client_prefix(cpu):
 def run_rnats_bench(server, args, cpu=None, timeout=300):
     """Runs rnats-bench with JSON output; returns its report (count failures recorded)."""
     cmd = client_prefix(cpu) + [str(BENCH), "-s", server.url, "--monitor", server.monitor,
-                                "--format", "json"] + args
+                                "--format", "json"] + server.client_args + args
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -396,6 +398,11 @@ def throughput_variant(label, rounds, scale, tmp, server_cpu=None, client_cpu=No
     finally:
         for s in servers:
             s.stop()
+    return rows_from_samples(label, samples)
+
+
+def rows_from_samples(label, samples):
+    """Result rows (min/median/max, ratio, verdict) from {(workload, client): {server: [r]}}."""
     rows = []
     for (name, client), by_server in samples.items():
         reqrep = "p50_us" in by_server.get("rnats", by_server.get("nats-server", [{}]))[0]
@@ -413,6 +420,87 @@ def throughput_variant(label, rounds, scale, tmp, server_cpu=None, client_cpu=No
                          else None,
                          "verdict": verdict(a, b, higher)})
     return rows
+
+
+# --- TLS and permissions (issue #6: beside plain, as ratios against the reference) ----------
+
+# Rules of the permission set: 98 that never match, then the two the workloads use, so a
+# check that walks the list in order walks all of it.
+PERM_RULES = [f"perm.{i}.>" for i in range(98)] + ["bench.>", "_INBOX.>"]
+
+
+def make_certs(tmp):
+    """A CA and a server certificate for 127.0.0.1/localhost, made with openssl; both servers
+    use the same files. Returns (ca, cert, key)."""
+    ca, ca_key = tmp / "ca.pem", tmp / "ca-key.pem"
+    cert, key, csr, ext = (tmp / "server.pem", tmp / "server-key.pem", tmp / "server.csr",
+                           tmp / "server.ext")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    subprocess.run(["openssl", "req", "-x509"] + ec + ["-keyout", str(ca_key), "-out", str(ca),
+                    "-days", "2", "-subj", "/CN=rnats-bench CA"], check=True,
+                   capture_output=True)
+    subprocess.run(["openssl", "req"] + ec + ["-keyout", str(key), "-out", str(csr),
+                    "-subj", "/CN=localhost"], check=True, capture_output=True)
+    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                   "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey",
+                    str(ca_key), "-CAcreateserial", "-out", str(cert), "-days", "2",
+                    "-extfile", str(ext)], check=True, capture_output=True)
+    return ca, cert, key
+
+
+def security_configs(tmp):
+    """(label, extra server config, rnats-bench arguments) for plain, TLS and 100 rules."""
+    ca, cert, key = make_certs(tmp)
+    rules = ", ".join(f'"{r}"' for r in PERM_RULES)
+    perms = ("authorization {\n  users = [\n    {user: bench, password: bench, permissions: {"
+             f"\n      publish: {{allow: [{rules}]}}\n"
+             f"      subscribe: {{allow: [{rules}]}}\n    }}}}\n  ]\n}}\n")
+    return [("plain", "", []),
+            ("TLS", f'tls {{\n  cert_file: "{cert}"\n  key_file: "{key}"\n}}\n',
+             ["--tlsca", str(ca)]),
+            ("100-rule permissions", perms, ["--user", "bench", "--password", "bench"])]
+
+
+def security_workloads(scale):
+    n = lambda x: max(1000, int(x * scale))
+    return [
+        dict(name="1→1 16 B", pubs=1, subs=1, size=16, msgs=n(1_000_000)),
+        dict(name="1→1 16 KiB", pubs=1, subs=1, size=16384, msgs=n(30_000)),
+        dict(name="request/reply 16 B", reqrep=True, msgs=n(10_000)),
+    ]
+
+
+def security_variant(rounds, scale, tmp):
+    """Plain, TLS and a 100-rule permission set side by side (rnats-bench), interleaved."""
+    label = "TLS and permissions (rnats-bench; plain measured alongside)"
+    servers = {}
+    try:
+        for cname, conf, args in security_configs(tmp):
+            servers[cname] = [Server("rnats", RNATS_SERVER, tmp, extra_conf=conf,
+                                     client_args=args),
+                              Server("nats-server", REF_SERVER, tmp, extra_conf=conf,
+                                     client_args=args)]
+        samples = {}
+        for rnd in range(rounds):
+            log(f"== {label}: round {rnd + 1}/{rounds}")
+            for w in security_workloads(scale):
+                for cname, pair in servers.items():
+                    for s in (pair if rnd % 2 == 0 else pair[::-1]):
+                        r = run_one(s, w, "rnats-bench", None, tmp)
+                        if r is None:
+                            continue
+                        key = (f"{w['name']}, {cname}", "rnats-bench")
+                        samples.setdefault(key, {}).setdefault(s.name, []).append(r)
+                        main = (f"p50 {r['p50_us']:.1f} µs" if w.get("reqrep")
+                                else f"{r['msgs_per_s']:,.0f} msgs/s")
+                        log(f"  {key[0]:<40} {s.name:<11} {main}"
+                            f"  cpu {r['cpu_s_per_m']:.2f} s/M")
+    finally:
+        for pair in servers.values():
+            for s in pair:
+                s.stop()
+    return rows_from_samples(label, samples)
 
 
 def memory_and_connections(rounds, scale, tmp):
@@ -512,6 +600,10 @@ def cmd_bench(_args):
                                        scale, tmp, server_cpu=0, client_cpu=1)
         else:
             log("== pinned variant skipped (needs taskset and 2 cores)")
+        if shutil.which("openssl"):
+            rows += security_variant(rounds, scale, tmp)
+        else:
+            log("== TLS and permissions skipped (needs openssl for the certificates)")
         rows += memory_and_connections(max(1, min(rounds, 3)), scale, tmp)
     meta["elapsed_s"] = round(time.time() - started)
     report = markdown(rows, meta)

@@ -24,6 +24,15 @@ pub struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub format: Format,
+    /// Connect with TLS, trusting the CA certificates in this PEM file.
+    #[arg(long, global = true)]
+    pub tlsca: Option<std::path::PathBuf>,
+    /// User name sent in CONNECT.
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+    /// Password sent in CONNECT (with --user).
+    #[arg(long, global = true)]
+    pub password: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

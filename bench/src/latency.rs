@@ -132,7 +132,7 @@ fn nanos(d: Duration) -> u64 {
 
 /// Reads until one MSG arrives (answering PINGs).
 async fn await_msg(
-    stream: &mut tokio::net::TcpStream,
+    stream: &mut proto::Stream,
     reader: &mut proto::FrameReader,
 ) -> anyhow::Result<()> {
     loop {

@@ -16,6 +16,7 @@ mod raw;
 mod report;
 mod storm;
 mod throughput;
+mod transport;
 mod units;
 
 use std::process::ExitCode;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
 
 /// Runs the command and prints its report; `Ok(false)` when a count check failed.
 async fn run(cli: &Cli) -> anyhow::Result<bool> {
+    transport::configure(cli.tlsca.as_deref(), cli.user.clone(), cli.password.clone())?;
     let monitor = cli.monitor.as_deref();
     let mut report = match &cli.command {
         Command::Pubsub(args) => throughput::run(&cli.server, monitor, args).await?,

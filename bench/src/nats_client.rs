@@ -17,8 +17,18 @@ const POLL: Duration = Duration::from_millis(50);
 /// Connects with buffers large enough that the client does not drop messages itself (the
 /// default subscription capacity, 65,536, overflows in a fast fan-out).
 pub async fn connect(server: &str) -> anyhow::Result<async_nats::Client> {
-    async_nats::ConnectOptions::new()
-        .name("rnats-bench")
+    let settings = crate::transport::settings();
+    let mut opts = match (&settings.user, &settings.password) {
+        (Some(user), password) => async_nats::ConnectOptions::with_user_and_password(
+            user.clone(),
+            password.clone().unwrap_or_default(),
+        ),
+        (None, _) => async_nats::ConnectOptions::new(),
+    };
+    if let Some((_, ca)) = &settings.tls {
+        opts = opts.require_tls(true).add_root_certificates(ca.clone());
+    }
+    opts.name("rnats-bench")
         .subscription_capacity(1 << 20)
         .client_capacity(1 << 16)
         .connect(server)

@@ -8,12 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 
-/// The CONNECT line every raw connection sends (no verbose, no pedantic, headers off).
-const CONNECT: &[u8] = b"CONNECT {\"verbose\":false,\"pedantic\":false,\"tls_required\":false,\
-\"name\":\"rnats-bench\",\"lang\":\"rust-raw\",\"version\":\"0.1.0\",\"protocol\":1,\
-\"echo\":true}\r\nPING\r\n";
+use crate::transport;
+pub use crate::transport::Stream;
 
 /// How long a handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,15 +24,13 @@ pub fn host_port(url: &str) -> &str {
     s.split(',').next().unwrap_or(s).trim_end_matches('/')
 }
 
-/// Opens a connection: reads INFO, sends CONNECT and PING, waits for PONG. Nagle is off.
-pub async fn connect(addr: &str) -> anyhow::Result<(TcpStream, FrameReader)> {
+/// Opens a connection: reads INFO, sends CONNECT (no verbose, no pedantic, headers off;
+/// TLS and credentials as configured in [`transport`]) and PING, waits for PONG. Nagle is off.
+pub async fn connect(addr: &str) -> anyhow::Result<(Stream, FrameReader)> {
     tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("connecting to {addr}"))?;
-        stream.set_nodelay(true)?;
+        let (mut stream, _) = transport::open(addr).await?;
         let mut reader = FrameReader::new();
-        stream.write_all(CONNECT).await?;
+        stream.write_all(&transport::connect_line()).await?;
         reader.wait_pong(&mut stream).await?;
         Ok((stream, reader))
     })
@@ -158,7 +153,7 @@ impl FrameReader {
     }
 
     /// Reads until PONG, answering PINGs; fails on `-ERR` or end of stream.
-    pub async fn wait_pong(&mut self, stream: &mut TcpStream) -> anyhow::Result<()> {
+    pub async fn wait_pong(&mut self, stream: &mut Stream) -> anyhow::Result<()> {
         loop {
             let mut ping = false;
             while let Some(frame) = self.next_frame()? {

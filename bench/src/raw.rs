@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use tokio::io::AsyncWriteExt as _;
-use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 
-use crate::proto::{self, Frame, FrameReader};
+use crate::proto::{self, Frame, FrameReader, Stream};
 use crate::throughput::{PubJob, PubResult, SubResult, SubState};
 
 /// Bytes of frames written per `write_all`.
@@ -23,7 +22,7 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// A connected raw publisher.
 pub struct Publisher {
-    stream: TcpStream,
+    stream: Stream,
     reader: FrameReader,
 }
 
@@ -63,7 +62,7 @@ impl Publisher {
 
 /// A connected raw subscriber.
 pub struct Subscriber {
-    stream: TcpStream,
+    stream: Stream,
     reader: FrameReader,
 }
 
