@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::connect::{ConnectOptions, MAX_CLIENT_PROTOCOL};
 use super::delivery::Publisher;
+use super::pub_perm_cache::PubPermCache;
 use super::{ClientShared, CloseReason};
 use crate::account::Account;
 use crate::auth;
@@ -44,6 +45,8 @@ pub(super) struct Conn {
     first_pong_sent: bool,
     auth_required: bool,
     perms: Option<Arc<Permissions>>,
+    /// Publish decisions for `perms`.
+    pub_perms: PubPermCache,
     /// The `perms_generation` of the shared state that `perms` was copied at.
     perms_gen: u64,
     /// The server's options generation the parser limits were taken from.
@@ -94,6 +97,7 @@ impl Conn {
             first_pong_sent: false,
             auth_required,
             perms: None,
+            pub_perms: PubPermCache::default(),
             perms_gen: 0,
             options_gen,
             pings_out: 0,
@@ -484,6 +488,7 @@ impl Conn {
         if generation != self.perms_gen {
             self.perms_gen = generation;
             self.perms = self.shared.permissions();
+            self.pub_perms.clear();
         }
     }
 
@@ -570,7 +575,7 @@ impl Conn {
             return;
         }
         if let Some(perms) = &self.perms
-            && !perms.can_publish(&subject)
+            && !self.pub_perms.can_publish(perms, &subject)
             && !self.shared.response_allowed(&subject, perms)
         {
             self.pub_violation(&subject);

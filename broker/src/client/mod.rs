@@ -6,6 +6,7 @@ mod conn;
 pub mod connect;
 pub(crate) mod delivery;
 pub mod outbound;
+mod pub_perm_cache;
 mod replies;
 pub(crate) mod writer;
 
