@@ -74,6 +74,7 @@ fn world(tag: &str, expiring_in: Option<i64>) -> World {
     };
     user("u1", &[]);
     user("u2", &[]);
+    user("tagged", &["--tag", "dept:eng,Team:Blue"]);
     user("bearer", &["--bearer"]);
     user("rev", &[]);
     nsc.run(&["revocations", "add-user", "-a", "A", "-n", "rev"]);
@@ -592,4 +593,71 @@ fn a_closing_time_window_ends_the_connection_as_the_reference_does() {
             "{name}: {text}"
         );
     }
+}
+
+/// GET a JSON document from a monitoring port (HTTP/1.0).
+fn http_json(port: u16, path: &str) -> serde_json::Value {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect monitor");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+    let mut body = Vec::new();
+    let _ = s.read_to_end(&mut body);
+    let text = String::from_utf8_lossy(&body);
+    let json = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    serde_json::from_str(json).expect("JSON body")
+}
+
+#[test]
+fn connz_shows_jwt_users_as_the_reference_does() {
+    let w = world("opconnz", None);
+    let mut seen = Vec::new();
+    for (server, p) in servers(&w) {
+        let mut open = Vec::new();
+        for (user, sig) in [
+            ("tagged", Sig::Good),
+            ("bearer", Sig::Missing),
+            ("scoped", Sig::Good),
+        ] {
+            let (s, rest) = raw_connect(p.client_port, Some(&w.creds("A", user)), sig, b"PING\r\n");
+            let (lines, closed) = transcript(s.try_clone().expect("clone"), rest, 1);
+            assert!(
+                !closed && lines.first().is_some_and(|l| l == "PONG"),
+                "{server} {user}: {lines:?}"
+            );
+            open.push(s);
+        }
+        let port = p.http_port.expect("monitoring port");
+        let connz = http_json(port, "/connz?auth=1");
+        let mut conns: Vec<serde_json::Value> = connz["connections"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| {
+                serde_json::json!({
+                    "authorized_user": c["authorized_user"], "account": c["account"],
+                    "jwt": c["jwt"], "issuer_key": c["issuer_key"], "name_tag": c["name_tag"],
+                    "tags": c["tags"],
+                })
+            })
+            .collect();
+        conns.sort_by_key(|c| c["authorized_user"].to_string());
+        assert_eq!(conns.len(), 3, "{server}: {connz}");
+        seen.push((server, conns));
+        drop(open);
+    }
+    assert_eq!(seen[0].1, seen[1].1, "rnats vs nats-server /connz?auth=1");
+    let tagged = seen[0]
+        .1
+        .iter()
+        .find(|c| c["tags"].is_array())
+        .expect("tagged user");
+    assert!(
+        tagged["jwt"].as_str().is_some_and(|j| j.starts_with("eyJ")),
+        "{tagged}"
+    );
 }

@@ -117,6 +117,13 @@ pub struct ClientMeta {
     pub lang: String,
     pub version: String,
     pub user: String,
+    /// Operator mode: the user JWT (empty for bearer tokens, which `/connz` never shows),
+    /// the key that signed it (a signing key, else the account), the user's tags and the
+    /// account JWT's name.
+    pub jwt: String,
+    pub issuer_key: String,
+    pub tags: Vec<String>,
+    pub name_tag: String,
 }
 
 /// The part of a connection that other connections touch: its outbound queue, its delivery

@@ -81,7 +81,13 @@ pub struct ConnInfo {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subscriptions_list_detail: Vec<SubDetail>,
     #[serde(skip_serializing_if = "String::is_empty")]
+    pub jwt: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub issuer_key: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name_tag: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// The RTT in nanoseconds, for sorting.
     #[serde(skip)]
     pub rtt_nanos: u64,
@@ -205,7 +211,10 @@ pub fn fill(c: &ClientShared, now: DateTime<Utc>) -> ConnInfo {
         account: String::new(),
         subscriptions_list: Vec::new(),
         subscriptions_list_detail: Vec::new(),
+        jwt: String::new(),
+        issuer_key: String::new(),
         name_tag: String::new(),
+        tags: Vec::new(),
         rtt_nanos: u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX),
     }
 }
@@ -316,11 +325,19 @@ pub fn connz(server: &Server, opts: &ConnzOptions) -> Result<Connz, String> {
         }
         if opts.auth {
             let account = c.account().name.clone();
-            ci.authorized_user = c.meta.read().user.clone();
+            let meta = c.meta.read();
+            ci.authorized_user = meta.user.clone();
             if account != GLOBAL_ACCOUNT {
                 ci.account = account.clone();
             }
-            ci.name_tag = account;
+            ci.name_tag = if meta.name_tag.is_empty() {
+                account
+            } else {
+                meta.name_tag.clone()
+            };
+            ci.jwt = meta.jwt.clone();
+            ci.issuer_key = meta.issuer_key.clone();
+            ci.tags = meta.tags.clone();
         }
         conns.push(ci);
     }

@@ -46,6 +46,12 @@ pub struct JwtUser {
     pub max_payload: i64,
     /// When the connection must end (`exp` or the end of the time-of-day window).
     pub expires_in: Option<Duration>,
+    /// A bearer token (no nonce signature).
+    pub bearer: bool,
+    /// The signing key that issued the JWT, else the account (`issuerForClient`).
+    pub issuer_key: String,
+    /// The user's tags.
+    pub tags: Vec<String>,
 }
 
 /// Why a JWT was refused, with nats-server's log line: most are debug lines, source network
@@ -180,7 +186,15 @@ pub fn authenticate(trust: &Trust, p: Presented, now: SystemTime) -> Result<JwtU
     } else {
         None
     };
+    let issuer_key = if juc.nats.issuer_account.is_empty() {
+        acc.name.clone()
+    } else {
+        juc.claims.issuer.clone()
+    };
     Ok(JwtUser {
+        bearer: juc.nats.limits.bearer_token,
+        issuer_key,
+        tags: juc.nats.tags.clone(),
         subject: juc.claims.subject.clone(),
         name: juc.claims.name.clone(),
         jwt: p.jwt.to_string(),

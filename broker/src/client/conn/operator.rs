@@ -135,7 +135,18 @@ impl Conn {
             user.name,
             user.account.name
         );
-        self.shared.meta.write().user = user.subject.clone();
+        {
+            let mut meta = self.shared.meta.write();
+            meta.user = user.subject.clone();
+            meta.jwt = if user.bearer {
+                String::new()
+            } else {
+                user.jwt.clone()
+            };
+            meta.issuer_key = user.issuer_key.clone();
+            meta.tags = user.tags.clone();
+            meta.name_tag = user.account.claims.claims.name.clone();
+        }
         true
     }
 
