@@ -804,6 +804,17 @@ async fn account_connection_counts_and_lame_duck() {
         assert_eq!(up["type"], "io.nats.server.advisory.v1.account_connections");
         assert_eq!(up["acc"], "APP", "{label}: {up}");
         assert_eq!(up["conns"], 1, "{label}: {up}");
+        // Another server's question (`connsRequest`) gets the same count.
+        let r = sys
+            .request("$SYS.REQ.ACCOUNT.APP.CONNS", "".into())
+            .await
+            .expect("conns answer");
+        let v: Value = serde_json::from_slice(&r.payload).expect("json");
+        assert_eq!(
+            (&v["acc"], &v["conns"]),
+            (&up["acc"], &up["conns"]),
+            "{label}: {v}"
+        );
         drop(app);
         // The count after the close keeps what the closed connection sent.
         let down = loop {

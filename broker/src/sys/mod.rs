@@ -330,6 +330,9 @@ impl System {
                 return;
             }
             Handler::Server(e) => requests::server_endpoint(server, e, &body),
+            Handler::Account(subjects::AccountEndpoint::Conns) => {
+                return self.conns_request(server, &job.subject, reply.as_ref(), &body);
+            }
             Handler::Account(e) => requests::account_endpoint(server, e, &job.subject, &body),
             Handler::AccountPingStatz => requests::account_ping_statz(server, &body),
             Handler::ImportedConnz => {
@@ -594,10 +597,16 @@ impl System {
         if targets.is_empty() {
             return;
         }
+        let subjects: Vec<&[u8]> = targets.iter().map(|s| s.as_bytes()).collect();
+        self.send_account_conns(server, account, &subjects);
+    }
+
+    /// An `account_connections` message for `account` on each of `subjects`.
+    fn send_account_conns(&self, server: &Server, account: &Account, subjects: &[&[u8]]) {
         let id = event_id();
         let timestamp = Utc::now();
         let stat = requests::account_stat(server, account);
-        for subject in targets {
+        for subject in subjects {
             let msg = AccountNumConns {
                 kind: ACCOUNT_CONNS_TYPE,
                 id: id.clone(),
@@ -605,7 +614,40 @@ impl System {
                 server: self.server_info(server),
                 stat: stat.clone(),
             };
-            self.send(server, &self.account, subject.as_bytes(), &msg);
+            self.send(server, &self.account, subject, &msg);
+        }
+    }
+
+    /// `$SYS.REQ.ACCOUNT.<acc>.CONNS` (`connsRequest`): another server asks for this one's
+    /// connection count of an account; answered only when it has connections here.
+    fn conns_request(&self, server: &Server, subject: &[u8], reply: Option<&Bytes>, body: &[u8]) {
+        let Ok(name) = requests::account_token(subject) else {
+            tracing::error!("Bad subject account connections request message");
+            return;
+        };
+        if !body.is_empty() {
+            #[derive(serde::Deserialize)]
+            struct Req {
+                #[serde(default)]
+                acc: String,
+            }
+            match serde_json::from_slice::<Req>(body) {
+                Ok(r) if r.acc == name => {}
+                Ok(_) => {
+                    tracing::error!("Error unmarshalled account does not match subject");
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!("Error unmarshalling account connections request message: {e}");
+                    return;
+                }
+            }
+        }
+        let (Some(reply), Some(account)) = (reply, server.lookup_account(&name)) else {
+            return;
+        };
+        if server.clients().iter().any(|c| c.account().name == name) {
+            self.send_account_conns(server, &account, &[reply]);
         }
     }
 

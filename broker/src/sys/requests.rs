@@ -425,8 +425,7 @@ pub fn account_endpoint(
                 Err(a) => a,
             }
         }
-        // Connection counts for other servers' account limits: answered by the periodic
-        // `SERVER.CONNS` events; a direct request gets nothing until clustering needs it.
+        // Not in the envelope: the system task answers it (`conns_request`).
         AccountEndpoint::Conns => Answer::Skip,
     }
 }
