@@ -115,6 +115,14 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Before the pid and ports files exist: a signal sent right after is handled.
+        let signals = match server::Signals::install() {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::error!("cannot handle signals: {err}");
+                return ExitCode::from(1);
+            }
+        };
         let running = match launch::start(opts).await {
             Ok(r) => r,
             Err(err) => {
@@ -124,7 +132,7 @@ fn main() -> ExitCode {
         };
         let ctx = Arc::new(ReloadContext { flags, log });
         running.server.set_reload_context(ctx.clone());
-        let signals = tokio::spawn(server::handle_signals(running.server.clone(), ctx));
+        let signals = tokio::spawn(server::handle_signals(running.server.clone(), ctx, signals));
         running.wait().await;
         signals.abort();
         ExitCode::SUCCESS

@@ -22,7 +22,7 @@ use crate::options::Options;
 use info::{CLIENT_PROTO, COMPAT_VERSION, Info, JS_API_LEVEL, RNATS_VERSION};
 pub use lame_duck::lame_duck;
 pub use reload::{ReloadContext, reload};
-pub use signals::handle_signals;
+pub use signals::{Signals, handle_signals};
 use stats::ServerStats;
 
 /// Git commit rnats was built from (set by build.rs).

@@ -4,20 +4,44 @@
 
 use std::sync::Arc;
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::{ReloadContext, Server, lame_duck, reload};
 
+/// The signal streams, registered before the server writes its pid and ports files: a signal
+/// sent as soon as those exist is then handled (tokio keeps it for the stream), not fatal.
+pub struct Signals {
+    term: Signal,
+    int: Signal,
+    usr1: Signal,
+    usr2: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            usr1: signal(SignalKind::user_defined1())?,
+            usr2: signal(SignalKind::user_defined2())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
 /// Handles signals until the server shuts down.
-pub async fn handle_signals(server: Arc<Server>, ctx: Arc<ReloadContext>) -> std::io::Result<()> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut usr1 = signal(SignalKind::user_defined1())?;
-    let mut usr2 = signal(SignalKind::user_defined2())?;
-    let mut hup = signal(SignalKind::hangup())?;
+pub async fn handle_signals(server: Arc<Server>, ctx: Arc<ReloadContext>, sig: Signals) {
+    let Signals {
+        mut term,
+        mut int,
+        mut usr1,
+        mut usr2,
+        mut hup,
+    } = sig;
     loop {
         tokio::select! {
-            _ = server.shutdown.cancelled() => return Ok(()),
+            _ = server.shutdown.cancelled() => return,
             _ = int.recv() => {
                 tracing::info!("Trapped \"interrupt\" signal");
                 server.shutdown_now();
