@@ -2,7 +2,7 @@
 //! accounts (`accounts {}`) and runtime ones ([`crate::server::Server::register_account`])
 //! live in the server's registry. Exports and imports are declared here as config values.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
@@ -161,6 +161,35 @@ pub struct Account {
     pub(crate) responses: Mutex<Responses>,
     /// Where interest of server-made subscriptions is reported (set by the server).
     interest_sink: OnceLock<InterestSink>,
+    /// Traffic counters, for `/accstatz` and `/metrics`.
+    pub stats: AccountStats,
+}
+
+/// An account's traffic (nats-server's `a.stats`): messages its clients published, messages
+/// delivered from its subject space, and its slow consumers.
+#[derive(Debug, Default)]
+pub struct AccountStats {
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+    pub slow_consumers: AtomicU64,
+}
+
+impl AccountStats {
+    pub fn add_in(&self, msgs: u64, bytes: u64) {
+        self.in_msgs.fetch_add(msgs, Ordering::Relaxed);
+        self.in_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn add_out(&self, msgs: u64, bytes: u64) {
+        self.out_msgs.fetch_add(msgs, Ordering::Relaxed);
+        self.out_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
 }
 
 impl Account {
@@ -173,6 +202,7 @@ impl Account {
             import_subs: Mutex::new(Vec::new()),
             responses: Mutex::new(Responses::default()),
             interest_sink: OnceLock::new(),
+            stats: AccountStats::default(),
         })
     }
 

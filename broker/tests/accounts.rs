@@ -331,3 +331,41 @@ async fn service_import_request_reply() {
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn accstatz_counts_per_account() {
+    use rnats_broker::monitor::accstatz::accstatz;
+    let (srv, _dir) = start_conf("acc-statz", IMPORTS).await;
+    let a = connect(&srv, "a", "pa").await;
+    let b = connect(&srv, "b", "pb").await;
+    let mut sb = b.subscribe("from_a.events.>").await.expect("sub");
+    b.flush().await.expect("flush");
+    a.publish("events.1", "abc".into()).await.expect("pub");
+    a.flush().await.expect("flush");
+    next(&mut sb).await;
+    b.publish("nobody", "xy".into()).await.expect("pub");
+    b.flush().await.expect("flush");
+    let s = srv.server.clone();
+    let find = |name: &str| {
+        accstatz(&s, false)
+            .account_statz
+            .into_iter()
+            .find(|x| x.acc == name)
+    };
+    // Counters are added per read batch: poll until both publishes are in.
+    assert!(wait_for(T, || find("B").is_some_and(|b| b.received.msgs == 1)).await);
+    let sa = find("A").expect("A has a connection");
+    let sb_ = find("B").expect("B has a connection");
+    assert_eq!((sa.conns, sa.received.msgs, sa.received.bytes), (1, 1, 3));
+    // The stream import delivery counts for the exporting account, as in the reference.
+    assert_eq!((sa.sent.msgs, sa.sent.bytes), (1, 3));
+    assert_eq!((sb_.sent.msgs, sb_.received.bytes), (0, 2));
+    assert!(find("C").is_none(), "no connections: only with unused");
+    assert!(
+        accstatz(&s, true)
+            .account_statz
+            .iter()
+            .any(|x| x.acc == "C")
+    );
+    srv.shutdown().await;
+}

@@ -612,6 +612,7 @@ impl Conn {
                 .stats
                 .in_bytes
                 .fetch_add(bytes, Ordering::Relaxed);
+            self.account.stats.add_in(msgs, bytes);
             self.server.stats.in_msgs.fetch_add(msgs, Ordering::Relaxed);
             self.server
                 .stats

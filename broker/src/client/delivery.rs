@@ -18,9 +18,6 @@ use crate::server::Server;
 use crate::sublist::MatchResult;
 use crate::subscription::{DeliveryCount, InternalHandler, InternalMsg, Subscription, Target};
 
-/// The routes one message goes to, each with the queue groups it must serve there.
-type RouteTargets = Vec<(Arc<ClientShared>, Vec<Bytes>)>;
-
 /// Longest a producer waits for one stalled consumer per read batch.
 const STALL_PER_TARGET: std::time::Duration = std::time::Duration::from_millis(2);
 /// Longest a producer stalls in all per read batch.
@@ -31,6 +28,21 @@ const L1_MAX: usize = 512;
 /// Service imports one message may pass through (nats-server stops import cycles by
 /// remembering the imports it crossed; a fixed depth bounds the same recursion).
 const MAX_IMPORT_DEPTH: u8 = 8;
+
+/// The routes one message goes to, each with the queue groups it must serve there.
+type RouteTargets = Vec<(Arc<ClientShared>, Vec<Bytes>)>;
+
+/// Where the message being delivered comes from, which limits where it may go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Published here (by a client or the server): everywhere.
+    Local,
+    /// Through a stream import: the importer's client subscriptions only.
+    Stream,
+    /// From a route: local subscriptions only (the one-hop rule), no service imports (the
+    /// origin server forwarded the request), the queue groups the peer listed.
+    Route,
+}
 
 /// What delivering to one subscription did.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,6 +69,9 @@ pub struct Publisher {
     out_bytes: u64,
     /// Service imports the message being delivered has crossed.
     depth: u8,
+    /// Deliveries from the publishing connection's own account not yet added to its
+    /// counters (added once per read batch, like the server's).
+    home_out: (u64, u64),
 }
 
 /// What delivering to one subscription needs; separate from the cache so a cached result can
@@ -103,6 +118,7 @@ impl Publisher {
             out_msgs: 0,
             out_bytes: 0,
             depth: 0,
+            home_out: (0, 0),
         }
     }
 
@@ -137,6 +153,12 @@ impl Publisher {
                 t.stats.out_bytes.fetch_add(bytes, Ordering::Relaxed);
                 t.activity.touch_at(now);
                 t.outbound.wake();
+            }
+        }
+        if self.home_out.0 > 0 {
+            let (msgs, bytes) = std::mem::take(&mut self.home_out);
+            if let Some(me) = &self.fanout.me {
+                me.account().stats.add_out(msgs, bytes);
             }
         }
         if self.out_msgs > 0 {
@@ -202,9 +224,7 @@ impl Publisher {
         // The cached result is shared (an Arc clone costs one uncontended increment) so the
         // fan-out below can borrow `self.fanout` mutably.
         let result = self.lookup(account, subject).clone();
-        let delivered = self.fan_out(
-            account, &result, subject, reply, header_len, msg, false, None,
-        );
+        let delivered = self.fan_out(account, &result, subject, reply, header_len, msg, None);
         if delivered == 0
             && let Some(reply) = reply
             && self.no_responders
@@ -232,17 +252,17 @@ impl Publisher {
             reply,
             header_len,
             msg,
-            false,
             Some(queues),
         );
     }
 
     /// Delivers to every subscription of `result` (one member per queue group), then to the
-    /// accounts importing the subject as a stream. `via_stream`: the message came in through
-    /// a stream import, so it reaches client subscriptions only and goes no further.
-    /// `routed`: the message came from a route with these queue groups to serve; route
-    /// subscriptions are then skipped (the one-hop rule). Peers get one RMSG per route.
-    /// Returns the number of subscriptions that took it.
+    /// client subscriptions of the accounts importing the subject as a stream (under the
+    /// mapped subject; they go no further). Deliveries through stream imports count for
+    /// `account`, as the reference's shadow subscriptions do. Returns the number of
+    /// subscriptions that took the message. `routed`: the message came from a route with
+    /// these queue groups to serve; route subscriptions are then skipped (the one-hop rule).
+    /// Peers get one RMSG per route.
     #[allow(clippy::too_many_arguments)]
     fn fan_out(
         &mut self,
@@ -252,13 +272,72 @@ impl Publisher {
         reply: Option<&Bytes>,
         header_len: usize,
         msg: &Bytes,
-        via_stream: bool,
         routed: Option<&[Bytes]>,
     ) -> u64 {
-        let (mut delivered, mut counted) = (0u64, 0u64);
+        let origin = if routed.is_some() {
+            Origin::Route
+        } else {
+            Origin::Local
+        };
+        let (mut delivered, mut counted) = self.deliver_all(
+            account, result, subject, reply, header_len, msg, origin, routed,
+        );
+        if let Some(routes) = account.stream_routes() {
+            for r in routes.iter() {
+                if !r.matches(subject) {
+                    continue;
+                }
+                let Some(importer) = r.importer.upgrade() else {
+                    continue;
+                };
+                let to = r.map.apply(subject);
+                let result = importer.sublist.matches(&to);
+                let (d, c) = self.deliver_all(
+                    &importer,
+                    &result,
+                    &to,
+                    reply,
+                    header_len,
+                    msg,
+                    Origin::Stream,
+                    None,
+                );
+                delivered += d;
+                counted += c;
+            }
+        }
+        if counted > 0 {
+            let bytes = counted * msg.len() as u64;
+            self.out_msgs += counted;
+            self.out_bytes += bytes;
+            if self.depth == 0 && origin == Origin::Local && self.fanout.me.is_some() {
+                self.home_out.0 += counted;
+                self.home_out.1 += bytes;
+            } else {
+                account.stats.add_out(counted, bytes);
+            }
+        }
+        delivered
+    }
+
+    /// The subscriptions of one match result: (took the message, of which counted here).
+    /// Peers get the message when it was published here (`Origin::Local`).
+    #[allow(clippy::too_many_arguments)]
+    fn deliver_all(
+        &mut self,
+        account: &Account,
+        result: &MatchResult<Subscription>,
+        subject: &Bytes,
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+        origin: Origin,
+        routed: Option<&[Bytes]>,
+    ) -> (u64, u64) {
         // Peers only learn of messages published on this server, in the original account.
-        let to_routes = routed.is_none() && !via_stream;
+        let to_routes = origin == Origin::Local;
         let mut routes: RouteTargets = Vec::new();
+        let (mut delivered, mut counted) = (0u64, 0u64);
         for sub in &result.psubs {
             match &sub.target {
                 Target::Route(r) => {
@@ -276,7 +355,7 @@ impl Publisher {
                 }
                 _ => {}
             }
-            match self.deliver(sub, subject, reply, header_len, msg, via_stream) {
+            match self.deliver(sub, subject, reply, header_len, msg, origin) {
                 Delivered::No => {}
                 Delivered::Counted => {
                     delivered += 1;
@@ -306,7 +385,7 @@ impl Publisher {
                     remote_weight += u64::from(sub.weight());
                     continue;
                 }
-                match self.deliver(sub, subject, reply, header_len, msg, via_stream) {
+                match self.deliver(sub, subject, reply, header_len, msg, origin) {
                     Delivered::No => continue,
                     Delivered::Counted => counted += 1,
                     Delivered::Forwarded => {}
@@ -338,25 +417,7 @@ impl Publisher {
             delivered += sent;
             counted += sent;
         }
-        if counted > 0 {
-            self.out_msgs += counted;
-            self.out_bytes += counted * msg.len() as u64;
-        }
-        if !via_stream && let Some(routes) = account.stream_routes() {
-            for r in routes.iter() {
-                if !r.matches(subject) {
-                    continue;
-                }
-                let Some(importer) = r.importer.upgrade() else {
-                    continue;
-                };
-                let to = r.map.apply(subject);
-                let result = importer.sublist.matches(&to);
-                delivered +=
-                    self.fan_out(&importer, &result, &to, reply, header_len, msg, true, None);
-            }
-        }
-        delivered
+        (delivered, counted)
     }
 
     /// Delivers to one subscription: a client's or internal one through the fan-out, an
@@ -368,14 +429,18 @@ impl Publisher {
         reply: Option<&Bytes>,
         header_len: usize,
         msg: &Bytes,
-        via_stream: bool,
+        origin: Origin,
     ) -> Delivered {
         let ok = match &sub.target {
             Target::Client(_) => self.fanout.deliver(sub, subject, reply, header_len, msg),
-            Target::Internal(_) if via_stream => false,
+            Target::Internal(_) if origin == Origin::Stream => false,
             Target::Internal(_) => self.fanout.deliver(sub, subject, reply, header_len, msg),
-            Target::Import(_) if via_stream => false,
-            Target::Route(_) => false,
+            Target::Import(_) if origin == Origin::Stream => false,
+            Target::Import(t)
+                if origin == Origin::Route && matches!(**t, ImportTarget::Service(_)) =>
+            {
+                false
+            }
             Target::Import(t) => {
                 return if self.forward(sub, t, subject, reply, header_len, msg) {
                     Delivered::Forwarded
@@ -383,6 +448,7 @@ impl Publisher {
                     Delivered::No
                 };
             }
+            Target::Route(_) => false,
         };
         if ok {
             Delivered::Counted
@@ -421,16 +487,7 @@ impl Publisher {
                         .unwrap_or_default();
                     let (m, hl) = imports::with_request_info(msg, header_len, &importer.name, rtt);
                     let result = exporter.sublist.matches(&to);
-                    let n = self.fan_out(
-                        &exporter,
-                        &result,
-                        &to,
-                        new_reply.as_ref(),
-                        hl,
-                        &m,
-                        false,
-                        None,
-                    );
+                    let n = self.fan_out(&exporter, &result, &to, new_reply.as_ref(), hl, &m, None);
                     if n == 0
                         && let Some(r) = &new_reply
                     {
@@ -447,7 +504,7 @@ impl Publisher {
                 {
                     Some((importer, to)) => {
                         let result = importer.sublist.matches(&to);
-                        self.fan_out(&importer, &result, &to, None, header_len, msg, false, None)
+                        self.fan_out(&importer, &result, &to, None, header_len, msg, None)
                     }
                     None => 0,
                 }
@@ -475,6 +532,20 @@ fn route_target(routes: &mut RouteTargets, route: &Arc<ClientShared>, queue: Opt
 }
 
 impl Fanout {
+    fn touch(&mut self, target: &Arc<ClientShared>, bytes: u64) {
+        match self
+            .touched
+            .iter_mut()
+            .find(|(t, _, _)| Arc::ptr_eq(t, target))
+        {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 += bytes;
+            }
+            None => self.touched.push((target.clone(), 1, bytes)),
+        }
+    }
+
     /// Writes a message to each of `routes`:
     /// `RMSG <acc> <subject> [+ <reply> <queues...> | \| <queues...> | <reply>] <size>`, or
     /// HMSG with the header size before the total. Returns how many routes took it.
@@ -530,20 +601,6 @@ impl Fanout {
             }
         }
         sent
-    }
-
-    fn touch(&mut self, target: &Arc<ClientShared>, bytes: u64) {
-        match self
-            .touched
-            .iter_mut()
-            .find(|(t, _, _)| Arc::ptr_eq(t, target))
-        {
-            Some(entry) => {
-                entry.1 += 1;
-                entry.2 += bytes;
-            }
-            None => self.touched.push((target.clone(), 1, bytes)),
-        }
     }
 
     /// Queues `msg` to one subscription. False when it was not delivered.

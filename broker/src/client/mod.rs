@@ -275,6 +275,10 @@ impl ClientShared {
                     if let Some(s) = self.server.upgrade() {
                         s.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
                     }
+                    self.account()
+                        .stats
+                        .slow_consumers
+                        .fetch_add(1, Ordering::Relaxed);
                 }
                 CloseReason::SlowConsumerWriteDeadline => {
                     tracing::info!(
@@ -285,6 +289,10 @@ impl ClientShared {
                     if let Some(s) = self.server.upgrade() {
                         s.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
                     }
+                    self.account()
+                        .stats
+                        .slow_consumers
+                        .fetch_add(1, Ordering::Relaxed);
                 }
                 CloseReason::StaleConnection => {
                     if let Some(s) = self.server.upgrade() {

@@ -15,6 +15,35 @@ use super::subsz::StatsJson;
 use super::{Monitor, json_response};
 use crate::server::Server;
 
+/// One export (`ExtExport`: the JWT export's fields the reference fills from a config).
+#[derive(Debug, Serialize)]
+pub struct ExtExport {
+    pub subject: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_token_position: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approved_accounts: Vec<String>,
+}
+
+/// One import (`ExtImport`).
+#[derive(Debug, Serialize)]
+pub struct ExtImport {
+    pub subject: String,
+    pub account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub local_subject: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub invalid: bool,
+    pub share: bool,
+    pub tracking: bool,
+}
+
 /// One account's details (`AccountInfo`), fields rnats has.
 #[derive(Debug, Serialize)]
 pub struct AccountInfo {
@@ -29,8 +58,61 @@ pub struct AccountInfo {
     pub leafnode_connections: usize,
     pub client_connections: usize,
     pub subscriptions: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exports: Vec<ExtExport>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<ExtImport>,
     pub name_tag: String,
     pub sublist_stats: StatsJson,
+}
+
+/// The configured exports and imports of `name`, as the reference lists them.
+fn exports_imports(server: &Server, name: &str) -> (Vec<ExtExport>, Vec<ExtImport>) {
+    let opts = server.options();
+    let Some(cfg) = opts.accounts.iter().find(|a| a.name == name) else {
+        return (Vec::new(), Vec::new());
+    };
+    let exports = cfg
+        .exports
+        .iter()
+        .map(|e| ExtExport {
+            subject: e.subject.clone(),
+            kind: if e.service.is_some() {
+                "service"
+            } else {
+                "stream"
+            },
+            response_type: e.service.map(|rt| rt.as_str()),
+            account_token_position: (e.token_position > 0).then_some(e.token_position),
+            approved_accounts: e.accounts.clone(),
+        })
+        .collect();
+    let imports = cfg
+        .imports
+        .iter()
+        .map(|i| {
+            let (to, local) = if i.service {
+                let local = i.local_subject().to_string();
+                (Some(local.clone()), local)
+            } else {
+                (
+                    i.to.clone().filter(|t| !t.is_empty()),
+                    i.stream_destination(),
+                )
+            };
+            ExtImport {
+                subject: i.subject.clone(),
+                account: i.account.clone(),
+                to,
+                local_subject: local,
+                kind: if i.service { "service" } else { "stream" },
+                invalid: false,
+                share: i.share,
+                tracking: false,
+            }
+        })
+        .collect();
+    (exports, imports)
 }
 
 /// The `/accountz` answer.
@@ -67,6 +149,7 @@ pub fn accountz(server: &Server, acc: &str) -> Result<Accountz, String> {
         return Err(format!("Account {acc} does not exist"));
     };
     let stats = account.sublist.stats();
+    let (exports, imports) = exports_imports(server, &account.name);
     let clients = server
         .clients()
         .iter()
@@ -82,6 +165,8 @@ pub fn accountz(server: &Server, acc: &str) -> Result<Accountz, String> {
         leafnode_connections: 0,
         client_connections: clients,
         subscriptions: stats.num_subscriptions,
+        exports,
+        imports,
         name_tag: account.name.clone(),
         sublist_stats: StatsJson::from(&stats),
     });

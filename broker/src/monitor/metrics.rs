@@ -12,6 +12,10 @@
 //!   gauges and `nats_connz_{in_msgs,out_msgs,in_bytes,out_bytes}` counters, summed over the
 //!   default `/connz` page.
 //! - `/healthz`: `nats_healthz_status` (0 ok, 1 not) and `nats_healthz_status_value{value}`.
+//! - `/accstatz?unused=1` (exporter flag `-accstatz`): per account, gauges
+//!   `nats_accstatz_{current_connections,total_connections,subscriptions,leaf_nodes,
+//!   sent_messages,sent_bytes,received_messages,received_bytes,slow_consumers}` labelled
+//!   `account`, `account_id`, `account_name`.
 //!
 //! All carry the label `server_id` (the server's id). `rnats_*` families are rnats' own.
 
@@ -78,6 +82,24 @@ impl Scrape {
         values.extend(labels.iter().map(|(_, v)| *v));
         if let Ok(g) = vec.get_metric_with_label_values(&values) {
             g.set(value);
+        }
+        self.register(vec);
+    }
+
+    /// Registers a gauge family with one sample per label-value set (labels after
+    /// `server_id`).
+    fn gauges(&self, name: &str, help: &str, labels: &[&str], samples: &[(Vec<&str>, f64)]) {
+        let mut names = vec!["server_id"];
+        names.extend(labels);
+        let Ok(vec) = GaugeVec::new(Opts::new(sanitize(name), help), &names) else {
+            return;
+        };
+        for (label_values, value) in samples {
+            let mut values = vec![self.server_id.as_str()];
+            values.extend(label_values);
+            if let Ok(g) = vec.get_metric_with_label_values(&values) {
+                g.set(*value);
+            }
         }
         self.register(vec);
     }
@@ -196,11 +218,41 @@ pub fn render(m: &Monitor) -> Result<String, prometheus::Error> {
         &[("value", health.status)],
         if ok { 1.0 } else { 0.0 },
     );
+    accstatz_metrics(&scrape, s);
     rnats_metrics(&scrape, m);
 
     let mut out = Vec::new();
     TextEncoder::new().encode(&scrape.registry.gather(), &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The exporter's accstatz collector: one gauge family per `AccountStat` figure.
+fn accstatz_metrics(scrape: &Scrape, s: &crate::server::Server) {
+    let stats = super::accstatz::accstatz(s, true).account_statz;
+    type Figure = fn(&super::accstatz::AccountStat) -> f64;
+    let figures: [(&str, Figure); 9] = [
+        ("current_connections", |a| a.conns as f64),
+        ("total_connections", |a| a.total_conns as f64),
+        ("subscriptions", |a| a.num_subscriptions as f64),
+        ("leaf_nodes", |a| a.leafnodes as f64),
+        ("sent_messages", |a| a.sent.msgs as f64),
+        ("sent_bytes", |a| a.sent.bytes as f64),
+        ("received_messages", |a| a.received.msgs as f64),
+        ("received_bytes", |a| a.received.bytes as f64),
+        ("slow_consumers", |a| a.slow_consumers as f64),
+    ];
+    for (name, f) in figures {
+        let samples: Vec<(Vec<&str>, f64)> = stats
+            .iter()
+            .map(|a| (vec![a.acc.as_str(), a.acc.as_str(), a.name.as_str()], f(a)))
+            .collect();
+        scrape.gauges(
+            &format!("{PREFIX}_accstatz_{name}"),
+            name,
+            &["account", "account_id", "account_name"],
+            &samples,
+        );
+    }
 }
 
 /// The exporter's connz collector (summary mode).

@@ -3,6 +3,7 @@
 //! `/metrics`.
 
 pub mod accountz;
+pub mod accstatz;
 pub mod activity;
 pub mod closed;
 pub mod connz;
@@ -68,6 +69,7 @@ pub async fn start(server: Arc<Server>) -> std::io::Result<Option<tokio::task::J
         .route("/subscriptionsz", any(subsz::handler))
         .route("/routez", any(routez::handler))
         .route("/accountz", any(accountz::handler))
+        .route("/accstatz", any(accstatz::handler))
         .route("/healthz", any(healthz::handler))
         .route("/metrics", any(metrics::handler))
         .fallback(not_found)
