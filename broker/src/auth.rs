@@ -7,16 +7,17 @@ pub(crate) mod certmap;
 mod dn;
 pub mod jwt;
 pub(crate) mod nkey;
+pub mod state;
 
 use std::sync::Arc;
 
 use rustls::pki_types::CertificateDer;
 
 use crate::client::connect::ConnectOptions;
-use crate::options::Options;
 use crate::permissions::Permissions;
 
 pub use nkey::new_nonce;
+pub use state::AuthState;
 
 /// Who a connection authenticated as.
 #[derive(Debug, Clone, Default)]
@@ -41,14 +42,8 @@ pub struct Transport {
     pub tls: Option<crate::tls::TlsSession>,
 }
 
-/// Whether INFO must carry a nonce (nats-server's `nonceRequired`: nkey users configured, or
-/// trusted operators).
-pub fn nonce_required(opts: &Options) -> bool {
-    !opts.nkeys.is_empty() || opts.operator_mode()
-}
-
 /// Checks the CONNECT credentials. `None` means `Authorization Violation`.
-pub fn authenticate(opts: &Options, c: &ConnectOptions, t: &Transport) -> Option<Identity> {
+pub fn authenticate(opts: &AuthState, c: &ConnectOptions, t: &Transport) -> Option<Identity> {
     if !opts.auth_required() {
         return Some(Identity::default());
     }
@@ -76,7 +71,7 @@ pub fn authenticate(opts: &Options, c: &ConnectOptions, t: &Transport) -> Option
         }
     }
     if !opts.users.is_empty() {
-        if opts.tls.as_ref().is_some_and(|t| t.settings.map) {
+        if opts.verify_and_map {
             let user = certmap::map_user(t.peer_cert.as_ref()?, &opts.users)?;
             if !c.user.is_empty() {
                 tracing::warn!(
@@ -105,7 +100,7 @@ pub fn authenticate(opts: &Options, c: &ConnectOptions, t: &Transport) -> Option
             });
         }
     }
-    if let Some(token) = &opts.authorization {
+    if let Some(token) = &opts.token {
         return password_matches(token, &c.auth_token).then(Identity::default);
     }
     if let (Some(user), Some(pass)) = (&opts.username, &opts.password) {
@@ -167,10 +162,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::Options;
     use crate::options::User;
 
     fn auth(o: &Options, c: &ConnectOptions) -> Option<Identity> {
-        authenticate(o, c, &Transport::default())
+        authenticate(&AuthState::from_options(o), c, &Transport::default())
     }
 
     fn connect(user: &str, pass: &str, token: &str) -> ConnectOptions {
@@ -262,7 +258,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        assert!(nonce_required(&o));
+        assert!(AuthState::from_options(&o).nonce_required());
         let t = Transport {
             nonce: new_nonce(),
             ..Default::default()
@@ -273,15 +269,15 @@ mod tests {
             sig: base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &sig),
             ..Default::default()
         };
-        let id = authenticate(&o, &c, &t).expect("signed nonce");
+        let id = authenticate(&AuthState::from_options(&o), &c, &t).expect("signed nonce");
         assert_eq!(id.user, kp.public_key());
         let other = Transport {
             nonce: new_nonce(),
             ..Default::default()
         };
-        assert!(authenticate(&o, &c, &other).is_none());
+        assert!(authenticate(&AuthState::from_options(&o), &c, &other).is_none());
         c.nkey = nkeys::KeyPair::new_user().public_key();
-        assert!(authenticate(&o, &c, &t).is_none());
+        assert!(authenticate(&AuthState::from_options(&o), &c, &t).is_none());
         assert!(auth(&o, &connect("", "", "")).is_none());
         assert!(auth(&o, &connect("a", "b", "")).is_none());
     }

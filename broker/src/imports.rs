@@ -317,12 +317,15 @@ fn export_response_type(exporter: &AccountConfig, subject: &str) -> ResponseType
         .unwrap_or_default()
 }
 
-/// Installs the configured imports: drops every account's previous routes and import
+/// Installs the configured imports: drops the configured accounts' previous routes and import
 /// subscriptions, then adds stream routes to exporters and service-import subscriptions to
 /// importers. `lookup` finds an account by name.
 pub fn install(configs: &[AccountConfig], accounts: &[Arc<Account>]) {
+    // Only configured accounts: routes of accounts made at runtime (JWT) are not ours.
     for a in accounts {
-        a.clear_imports();
+        if configs.iter().any(|c| c.name == a.name) {
+            a.clear_imports();
+        }
     }
     let find = |name: &str| accounts.iter().find(|a| a.name == name);
     let config = |name: &str| configs.iter().find(|c| c.name == name);

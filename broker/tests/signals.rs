@@ -322,3 +322,71 @@ fn remote_syslog_gets_the_log_lines() {
     // LOG_DAEMON | LOG_NOTICE for info lines, as nats-server.
     assert!(lines.starts_with("<29>"), "{lines}");
 }
+
+fn write_accounts(path: &std::path::Path, b_account: &str, import: bool) {
+    let import = if import {
+        "imports: [ {stream: {account: A, subject: \"ev.>\"}} ]"
+    } else {
+        ""
+    };
+    let conf = format!(
+        "accounts {{\n  A: {{ users: [ {{user: a, password: pa}} ], exports: [ {{stream: \"ev.>\"}} ] }}\n  \
+         B: {{ users: [ {{user: {b_account_user}, password: pb}} ] }}\n  \
+         C: {{ users: [ {{user: c, password: pc}} ], {import} }}\n}}\n",
+        b_account_user = if b_account == "B" { "b" } else { "nobody" },
+    );
+    // `b` moves from B to C when `b_account` is C.
+    let conf = if b_account == "C" {
+        conf.replace(
+            "{user: c, password: pc}",
+            "{user: c, password: pc}, {user: b, password: pb}",
+        )
+    } else {
+        conf
+    };
+    std::fs::write(path, conf).expect("write config");
+}
+
+#[test]
+fn reload_accounts_moves_users_and_installs_imports() {
+    let dir = TempDir::new("reload-acc");
+    let conf = dir.path().join("accounts.conf");
+    write_accounts(&conf, "B", false);
+    let conf_s = conf.display().to_string();
+    let s = spawn(&rnats_bin(), &["-c", &conf_s]);
+    let mut a = Raw::connect(s.client_port);
+    a.handshake("a", "pa");
+    let mut b = Raw::connect(s.client_port);
+    b.handshake("b", "pb");
+    let mut c = Raw::connect(s.client_port);
+    c.handshake("c", "pc");
+    c.send("SUB ev.> 1\r\n");
+    assert!(c.alive());
+
+    // `b` moves to account C; C starts importing A's stream.
+    write_accounts(&conf, "C", true);
+    s.signal("HUP");
+    assert!(
+        s.wait_log("Reloaded server configuration", T),
+        "{}",
+        s.log()
+    );
+    assert!(b.wait_closed(T), "the moved user is closed to reconnect");
+    assert!(
+        !b.text().contains("-ERR"),
+        "closed as Client Closed, no error: {}",
+        b.text()
+    );
+    assert!(a.alive() && c.alive(), "unaffected clients stay");
+    // The new import works for the connection that was already there.
+    a.send("PUB ev.1 2\r\nhi\r\nPING\r\n");
+    assert!(c.wait_for("MSG ev.1 1 2\r\nhi\r\n", T), "{}", c.text());
+    // `b` comes back into C and gets A's stream too.
+    let mut b2 = Raw::connect(s.client_port);
+    b2.handshake("b", "pb");
+    assert!(
+        b2.text().contains("\"remote_account\":\"C\""),
+        "{}",
+        b2.text()
+    );
+}

@@ -31,7 +31,7 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
         server.global_account(),
     ));
     tracing::debug!("{} - Client connection created", shared.label());
-    let nonce = if auth::nonce_required(&opts) {
+    let nonce = if server.auth().nonce_required() {
         auth::new_nonce()
     } else {
         String::new()

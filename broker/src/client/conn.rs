@@ -81,9 +81,10 @@ impl Conn {
             max_control_line: o.max_control_line,
             max_payload: o.max_payload,
         });
-        let auth_required = o.auth_required();
+        let auth = server.auth();
+        let auth_required = auth.auth_required();
         let options_gen = server.options_generation();
-        parser.set_require_connect(auth_required && o.no_auth_user.is_none());
+        parser.set_require_connect(auth_required && auth.no_auth_user.is_none());
         Conn {
             publisher: Publisher::new(shared.clone()),
             account: shared.account(),
@@ -409,7 +410,7 @@ impl Conn {
                 return false;
             }
         } else {
-            match auth::authenticate(&server_opts, &self.opts, self.shared.transport()) {
+            match auth::authenticate(&self.server.auth(), &self.opts, self.shared.transport()) {
                 Some(identity) => {
                     let account = self.server.account_for(identity.account.as_deref());
                     if !Arc::ptr_eq(&account, &self.account) {

@@ -210,7 +210,7 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         go: TOOLCHAIN,
         host: o.host.clone(),
         port: s.client_addr().map(|a| a.port()).unwrap_or(0),
-        auth_required: o.auth_required() && o.no_auth_user.is_none(),
+        auth_required: s.auth().auth_required() && s.auth().no_auth_user.is_none(),
         tls_required: o.tls.is_some(),
         tls_verify: o.tls.as_ref().is_some_and(|t| t.verify()),
         connect_urls: s.client_connect_urls(),

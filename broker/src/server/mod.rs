@@ -1,5 +1,6 @@
 //! The server: identity, options, accounts, the client registry, listeners and shutdown.
 
+mod auth_state;
 pub mod info;
 mod lame_duck;
 mod operator;
@@ -39,8 +40,11 @@ pub struct Server {
     global: Arc<Account>,
     /// Every account by name, `$G` included: configured, and registered at runtime.
     accounts: RwLock<HashMap<String, Arc<Account>>>,
-    /// Names of the accounts the config defines (a reload drops those it no longer names).
+    /// Names of the accounts the auth state defines (a new state drops those it no longer
+    /// names).
     configured: Mutex<Vec<String>>,
+    /// Who may connect, as whom, into which account (replaced whole by `set_auth`).
+    auth: RwLock<Arc<crate::auth::AuthState>>,
     clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
     next_cid: AtomicU64,
     pub stats: ServerStats,
@@ -97,6 +101,7 @@ impl Server {
         let server = Arc::new(Server {
             accounts: RwLock::new(accounts),
             configured: Mutex::new(Vec::new()),
+            auth: RwLock::new(Arc::new(crate::auth::AuthState::from_options(&opts))),
             opts: RwLock::new(Arc::new(opts)),
             id,
             name,
@@ -127,54 +132,8 @@ impl Server {
             }
         });
         let _ = server.interest_sink.set(sink);
-        server.configure_accounts(&server.options());
+        server.configure_accounts(&server.auth());
         server
-    }
-
-    /// Makes the registry match the config: creates the accounts it names, drops those a
-    /// previous config named and this one does not (`$G` and runtime accounts stay), and
-    /// installs the imports (stream routes, service-import subscriptions) afresh.
-    fn configure_accounts(&self, opts: &Options) {
-        let cache = !opts.no_sublist_cache;
-        let mut configured = self.configured.lock();
-        let mut removed = Vec::new();
-        let mut created = Vec::new();
-        {
-            let mut map = self.accounts.write();
-            for name in configured.iter() {
-                if name != GLOBAL_ACCOUNT && !opts.accounts.iter().any(|a| &a.name == name) {
-                    removed.extend(map.remove(name));
-                }
-            }
-            for a in &opts.accounts {
-                map.entry(a.name.clone()).or_insert_with(|| {
-                    let acc = Account::new(&a.name, cache);
-                    created.push(acc.clone());
-                    acc
-                });
-            }
-        }
-        // New accounts get the system account's imports, as every account does.
-        if let Some(sys) = self.system() {
-            for a in &created {
-                sys.import_into(a);
-            }
-        }
-        *configured = opts.accounts.iter().map(|a| a.name.clone()).collect();
-        for a in &removed {
-            tracing::info!("Reloaded: deleting account {:?}", a.name);
-        }
-        let all = self.accounts();
-        if let Some(sink) = self.interest_sink.get() {
-            for a in &all {
-                a.set_interest_sink(sink.clone());
-            }
-        }
-        crate::imports::install(&opts.accounts, &all);
-        for a in removed {
-            crate::imports::install(&[], &[a]);
-        }
-        self.routes.set_import_interest(&all);
     }
 
     /// The options in force (a snapshot; reload swaps the whole value).
@@ -182,10 +141,9 @@ impl Server {
         self.opts.read().clone()
     }
 
-    /// Replaces the options in force (config reload), with the accounts and imports it
-    /// configures.
+    /// Replaces the options in force (config reload); the auth state is replaced apart
+    /// ([`Server::set_auth`]).
     pub fn set_options(&self, opts: Options) {
-        self.configure_accounts(&opts);
         for c in self.clients.lock().values() {
             c.outbound.set_max_pending(opts.max_pending);
         }
@@ -391,6 +349,7 @@ impl Server {
         max_payload: Option<usize>,
     ) -> Vec<u8> {
         let opts = self.options();
+        let auth = self.auth();
         let port = self.client_addr().map(|a| a.port()).unwrap_or(0);
         let cluster = if self.routes.enabled() {
             self.routes.cluster_name()
@@ -408,7 +367,7 @@ impl Server {
             host: &opts.host,
             port,
             headers: true,
-            auth_required: opts.auth_required() && (first.is_none() || opts.no_auth_user.is_none()),
+            auth_required: auth.auth_required() && (first.is_none() || auth.no_auth_user.is_none()),
             tls_required: opts.tls.is_some(),
             tls_verify: opts.tls.as_ref().is_some_and(|t| t.verify()),
             tls_available: false,

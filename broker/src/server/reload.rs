@@ -5,10 +5,7 @@
 use std::sync::Arc;
 
 use super::Server;
-use crate::account::GLOBAL_ACCOUNT;
-use crate::auth;
 use crate::cli::Flags;
-use crate::client::{ClientShared, CloseReason};
 use crate::config;
 use crate::logging::LogSink;
 use crate::options::Options;
@@ -41,9 +38,10 @@ pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
         .configure(&next)
         .map_err(|e| format!("log file: {e}"))?;
     let auth_changed = auth_settings(&current) != auth_settings(&next);
+    let auth = crate::auth::AuthState::from_options(&next);
     server.set_options(next);
     if auth_changed {
-        recheck_clients(server);
+        server.set_auth(auth);
     }
     tracing::info!("Reloaded server configuration");
     Ok(())
@@ -138,99 +136,5 @@ fn log_changes(old: &Options, new: &Options) {
         if a != b {
             tracing::info!("Reloaded: {name} = {b}");
         }
-    }
-}
-
-/// Cuts clients whose credentials no longer pass; updates the permissions of the others and
-/// drops their subscriptions the new permissions forbid (with nats-server's `-ERR`).
-fn recheck_clients(server: &Server) {
-    let opts = server.options();
-    for c in server.clients() {
-        let Some(creds) = c.credentials() else {
-            continue;
-        };
-        if !crate::tls::pinned_cert_ok_for(&opts, c.transport()) {
-            tracing::debug!("{} - certificate no longer pinned after reload", c.label());
-            c.close(CloseReason::TlsHandshakeError);
-            continue;
-        }
-        if moved_account(&opts, &creds, &c.account().name) {
-            tracing::debug!(
-                "{} - account changed or user removed after reload",
-                c.label()
-            );
-            c.close(CloseReason::ClientClosed);
-            continue;
-        }
-        match auth::authenticate(&opts, &creds, c.transport()) {
-            None => {
-                c.outbound.push_proto(b"-ERR 'Authorization Violation'\r\n");
-                c.outbound.wake();
-                tracing::error!("{} - authentication error after reload", c.label());
-                c.close(CloseReason::AuthenticationViolation);
-            }
-            Some(identity) => {
-                if identity.permissions != c.permissions() {
-                    c.set_permissions(identity.permissions.clone());
-                    if let Some(perms) = identity.permissions {
-                        drop_forbidden_subs(&c, &perms);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// nats-server's `clientHasMovedToDifferentAccount`: a client that connected as a named user
-/// or nkey whose entry is gone or now belongs to another account. Such clients are closed
-/// (`Client Closed`, no `-ERR`) and reconnect into the right account.
-fn moved_account(
-    opts: &Options,
-    creds: &crate::client::connect::ConnectOptions,
-    current: &str,
-) -> bool {
-    let bound = if !creds.nkey.is_empty() {
-        opts.nkeys
-            .iter()
-            .find(|n| n.nkey == creds.nkey)
-            .map(|n| n.account.as_deref())
-    } else if !creds.user.is_empty() {
-        opts.users
-            .iter()
-            .find(|u| u.username == creds.user)
-            .map(|u| u.account.as_deref())
-            .or_else(|| (opts.username.as_deref() == Some(creds.user.as_str())).then_some(None))
-    } else {
-        return false;
-    };
-    match bound {
-        Some(account) => account.unwrap_or(GLOBAL_ACCOUNT) != current,
-        None => true,
-    }
-}
-
-fn drop_forbidden_subs(c: &ClientShared, perms: &crate::permissions::Permissions) {
-    let mut errors = Vec::new();
-    for sub in c.subscriptions() {
-        if perms.can_subscribe(&sub.subject, sub.queue.as_deref()) {
-            continue;
-        }
-        c.remove_sub(&sub);
-        let subject = String::from_utf8_lossy(&sub.subject);
-        let sid = String::from_utf8_lossy(&sub.sid);
-        let text = match &sub.queue {
-            Some(q) => format!(
-                "Permissions Violation for Subscription to {subject:?} using queue {:?} (sid {sid:?})",
-                String::from_utf8_lossy(q)
-            ),
-            None => format!("Permissions Violation for Subscription to {subject:?} (sid {sid:?})"),
-        };
-        errors.push(format!("-ERR '{text}'\r\n"));
-    }
-    for e in &errors {
-        c.outbound.push_proto(e.as_bytes());
-    }
-    if !errors.is_empty() {
-        c.outbound.wake();
     }
 }
