@@ -692,6 +692,7 @@ fn metrics_match_json_endpoints() {
     let connz = s.json("/connz");
     let closed = s.json("/connz?state=closed");
     let subsz = s.json("/subsz");
+    let accstatz = s.json("/accstatz?unused=1");
     let id = varz["server_id"].as_str().expect("server_id").to_string();
     let sid = [("server_id", id.as_str())];
     let mut errs = Vec::new();
@@ -751,6 +752,30 @@ fn metrics_match_json_endpoints() {
         expect(&format!("nats_subsz_{k}"), &[], num(&subsz, k), "gauge");
     }
     expect("nats_routez_num_routes", &[], 0.0, "gauge");
+    let g = accstatz["account_statz"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["acc"] == "$G"))
+        .cloned()
+        .unwrap_or_default();
+    let acc = [("account", "$G"), ("account_name", "$G")];
+    expect(
+        "nats_accstatz_current_connections",
+        &acc,
+        num(&g, "conns"),
+        "gauge",
+    );
+    expect(
+        "nats_accstatz_received_messages",
+        &acc,
+        num(&g["received"], "msgs"),
+        "gauge",
+    );
+    expect(
+        "nats_accstatz_sent_bytes",
+        &acc,
+        num(&g["sent"], "bytes"),
+        "gauge",
+    );
     let conns = connz["connections"].as_array().cloned().unwrap_or_default();
     let sum = |k: &str| conns.iter().map(|c| num(c, k)).sum::<f64>();
     for k in ["num_connections", "total", "offset", "limit"] {
@@ -824,6 +849,7 @@ fn metrics_match_json_endpoints() {
             "nats_subsz_",
             "nats_routez_",
             "nats_healthz_",
+            "nats_accstatz_",
         ];
         if !sample.name.starts_with("rnats_") && !known.iter().any(|p| sample.name.starts_with(p)) {
             errs.push(format!("unexpected family {}", sample.name));
