@@ -27,6 +27,9 @@ pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
     let mut next = Options::default();
     let warnings = config::load(&path, &mut next).map_err(|e| e.to_string())?;
     ctx.flags.apply(&mut next);
+    ctx.flags
+        .apply_cluster(&mut next)
+        .map_err(|e| e.to_string())?;
     ctx.flags.tls.apply(&mut next)?;
     config::validate(&next).map_err(|e| e.to_string())?;
     check_reloadable(&current, &next)?;
@@ -68,6 +71,22 @@ fn check_reloadable(old: &Options, new: &Options) -> Result<(), String> {
     }
     if old.server_name != new.server_name {
         return unsupported("ServerName", &old.server_name, &new.server_name);
+    }
+    // nats-server's `validateClusterOpts` (its texts print the values bare).
+    let (oc, nc) = (&old.cluster, &new.cluster);
+    if oc.host != nc.host {
+        return Err(format!(
+            "config reload not supported for cluster host: old={}, new={}",
+            oc.host, nc.host
+        ));
+    }
+    if oc.port != nc.port {
+        let p = |p: Option<u16>| p.map_or(-1, i64::from);
+        return Err(format!(
+            "config reload not supported for cluster port: old={}, new={}",
+            p(oc.port),
+            p(nc.port)
+        ));
     }
     Ok(())
 }
