@@ -8,7 +8,10 @@ bench     Starts release rnats-server and the reference nats-server with the sam
           only when the two ranges do not overlap), and server CPU-seconds per million
           messages from /proc/<pid>/stat. Then the same with the server pinned to core 0
           and the client to core 1 (taskset), then memory with 1,000 and 10,000 idle
-          connections (one server at a time) and the connection rate.
+          connections (one server at a time) and the connection rate, then a cross-server
+          workload: a 2-server rnats cluster against a 2-server nats-server cluster, the
+          publisher on one server and the subscribers on the other (rnats-bench --sub-server).
+          `python3 scripts/bench.py cross` runs only that part.
           BENCH_QUICK=1: 2 rounds, 1/5 of the messages, 2,000 idle connections at most.
           BENCH_ROUNDS=n overrides the number of rounds.
 smoke     Tiny runs of both clients against both servers (counts must match), then the
@@ -98,7 +101,8 @@ def raise_fd_limit():
 class Server:
     """One server process on random loopback ports, optionally pinned with taskset."""
 
-    def __init__(self, name, binary, workdir, cpu=None, extra_conf="", client_args=()):
+    def __init__(self, name, binary, workdir, cpu=None, extra_conf="", client_args=(),
+                 extra=()):
         self.name, self.binary, self.cpu = name, binary, cpu
         # What rnats-bench needs to connect to this server (TLS CA, credentials).
         self.client_args = list(client_args)
@@ -107,7 +111,7 @@ class Server:
         self.conf.write_text(SERVER_CONF + extra_conf)
         self.logfile = open(workdir / f"{name}-{self.port}.log", "w")
         cmd = [str(binary), "-c", str(self.conf), "-a", "127.0.0.1",
-               "-p", str(self.port), "-m", str(self.http)]
+               "-p", str(self.port), "-m", str(self.http)] + list(extra)
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu)] + cmd
         # Each server runs in a session of its own, as a service would. Linux schedules
@@ -551,6 +555,79 @@ def memory_and_connections(rounds, scale, tmp):
     return rows
 
 
+def start_pair(name, binary, tmp):
+    """Two servers of `binary` joined by a route; waits until each lists the other."""
+    seed_route = free_port()
+    a = Server(f"{name}-a", binary, tmp, extra=["--cluster_name", "bench", "--cluster",
+                                                f"nats://127.0.0.1:{seed_route}"])
+    b = Server(f"{name}-b", binary, tmp, extra=["--cluster_name", "bench", "--cluster",
+                                                f"nats://127.0.0.1:{free_port()}",
+                                                "--routes", f"nats://127.0.0.1:{seed_route}"])
+    a.name = b.name = name
+    deadline = time.time() + 20
+    while not (a.varz().get("remotes", 0) >= 1 and b.varz().get("remotes", 0) >= 1):
+        if time.time() > deadline:
+            a.stop()
+            b.stop()
+            raise RuntimeError(f"{name}: the two servers did not connect")
+        time.sleep(0.05)
+    return a, b
+
+
+def cross_workloads(scale):
+    n = lambda x: max(1000, int(x * scale))
+    return [
+        dict(name="cross-server 1→1 16 B", pubs=1, subs=1, size=16, msgs=n(2_000_000)),
+        dict(name="cross-server 1→1 1 KiB", pubs=1, subs=1, size=1024, msgs=n(500_000)),
+        dict(name="cross-server 4 pubs → queue of 4, 16 B", pubs=4, subs=4, size=16,
+             msgs=n(1_000_000), queue="q"),
+    ]
+
+
+def cross_server(rounds, scale, tmp):
+    """Publisher on one server of a 2-server cluster, subscribers on the other."""
+    pairs = [start_pair("rnats", RNATS_SERVER, tmp), start_pair("nats-server", REF_SERVER, tmp)]
+    samples = {}
+    try:
+        for rnd in range(rounds):
+            order = pairs if rnd % 2 == 0 else pairs[::-1]
+            log(f"== cross-server: round {rnd + 1}/{rounds} ({' '.join(p[0].name for p in order)})")
+            for w in cross_workloads(scale):
+                for a, b in order:
+                    c0 = a.cpu_seconds() + b.cpu_seconds()
+                    args = ["pubsub", "--pubs", str(w["pubs"]), "--subs", str(w["subs"]),
+                            "--size", str(w["size"]), "--msgs", str(w["msgs"]),
+                            "--sub-server", b.url, "--subject", f"cross.{rnd}.{w['size']}"]
+                    if w.get("queue"):
+                        args += ["--queue", w["queue"]]
+                    r = run_rnats_bench(a, args)
+                    if r is None:
+                        continue
+                    r["cpu_s_per_m"] = ((a.cpu_seconds() + b.cpu_seconds() - c0)
+                                        / max(w["msgs"], 1) * 1e6)
+                    samples.setdefault(w["name"], {}).setdefault(a.name, []).append(r)
+                    log(f"  {w['name']:<40} {a.name:<11} {r['msgs_per_s']:,.0f} msgs/s"
+                        f"  cpu {r['cpu_s_per_m']:.2f} s/M (both servers)")
+    finally:
+        for a, b in pairs:
+            a.stop()
+            b.stop()
+    rows = []
+    for name, by_server in samples.items():
+        for mname, key, higher in [("msgs/s", "msgs_per_s", True),
+                                   ("CPU s per M msgs, both servers", "cpu_s_per_m", False)]:
+            x = summarize([r[key] for r in by_server.get("rnats", [])])
+            y = summarize([r[key] for r in by_server.get("nats-server", [])])
+            rows.append({"variant": "cross-server: 2-server clusters, publisher and "
+                                    "subscribers on different servers",
+                         "workload": name, "client": "rnats-bench", "metric": mname,
+                         "unit": "", "higher_better": higher, "rnats": x, "reference": y,
+                         "ratio": x["median"] / y["median"] if x and y and y["median"]
+                         else None,
+                         "verdict": verdict(x, y, higher)})
+    return rows
+
+
 def markdown(rows, meta):
     out = [f"- date: {meta['date']}", f"- machine: {meta['machine']}",
            f"- rnats: {meta['rnats']}", f"- reference: {meta['reference']}",
@@ -605,6 +682,7 @@ def cmd_bench(_args):
         else:
             log("== TLS and permissions skipped (needs openssl for the certificates)")
         rows += memory_and_connections(max(1, min(rounds, 3)), scale, tmp)
+        rows += cross_server(rounds, scale, tmp)
     meta["elapsed_s"] = round(time.time() - started)
     report = markdown(rows, meta)
     (outdir / "results.json").write_text(json.dumps({"meta": meta, "rows": rows,
@@ -618,6 +696,28 @@ def cmd_bench(_args):
             log(f"   {f}")
         return 1
     return 0
+
+
+def cmd_cross(_args):
+    """Only the cross-server workloads (`python3 scripts/bench.py cross`)."""
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    rounds = int(os.environ.get("BENCH_ROUNDS", 2 if quick else 5))
+    scale = 0.2 if quick else 1.0
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                   f"{cpu_model()}, Linux {platform.release()}",
+        "rnats": version_of([str(RNATS_SERVER), "--version"]),
+        "reference": version_of([str(REF_SERVER), "--version"]),
+        "natscli": "nats " + version_of([str(NATS_CLI), "--version"]),
+        "rustc": version_of(["rustc", "--version"]),
+        "command": ("BENCH_QUICK=1 " if quick else "") + "python3 scripts/bench.py cross",
+        "rounds": rounds,
+    }
+    with tempfile.TemporaryDirectory(prefix="rnats-bench-") as t:
+        rows = cross_server(rounds, scale, Path(t))
+    print(markdown(rows, meta))
+    return 1 if FAILURES else 0
 
 
 def cpu_model():
@@ -742,9 +842,10 @@ def cmd_baseline(_args):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["bench", "smoke", "baseline"])
+    p.add_argument("command", choices=["bench", "smoke", "baseline", "cross"])
     args = p.parse_args()
     needed = {"bench": [BENCH, RNATS_SERVER, REF_SERVER, NATS_CLI],
+              "cross": [BENCH, RNATS_SERVER, REF_SERVER],
               "smoke": [BENCH, ICOUNT, RNATS_SERVER, REF_SERVER, NATS_CLI],
               "baseline": [ICOUNT]}[args.command]
     missing = [str(b) for b in needed if not b.exists()]
@@ -752,7 +853,8 @@ def main():
         log(f"missing {', '.join(missing)}: build with `cargo build --release -p rnats-broker "
             "-p rnats-bench` and install the test tools with `make test-deps`")
         return 2
-    return {"bench": cmd_bench, "smoke": cmd_smoke, "baseline": cmd_baseline}[args.command](args)
+    return {"bench": cmd_bench, "smoke": cmd_smoke, "baseline": cmd_baseline,
+            "cross": cmd_cross}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,11 @@ pub struct PubSubArgs {
     /// Subscribers join this queue group: each message goes to one of them.
     #[arg(long)]
     pub queue: Option<String>,
+    /// Connect the subscribers to this server instead (a cluster peer of `--server`):
+    /// messages then cross a route. With `--monitor`, publishing waits until the
+    /// publisher's server lists the subscribers' interest on a route (`/routez?subs=1`).
+    #[arg(long)]
+    pub sub_server: Option<String>,
     /// Subject.
     #[arg(long, default_value = "bench.data")]
     pub subject: String,

@@ -8,6 +8,41 @@ use tokio::net::TcpStream;
 
 /// Fetches `/varz` from a monitoring URL such as `http://127.0.0.1:8222`.
 pub async fn varz(base: &str) -> anyhow::Result<serde_json::Value> {
+    get(base, "/varz").await
+}
+
+/// Polls `/routez?subs=1` until a route lists interest in `subject` (the subscribers of a
+/// cross-server run are known to the publisher's server), or fails after `timeout`.
+pub async fn wait_route_interest(
+    base: &str,
+    subject: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let v = get(base, "/routez?subs=1").await?;
+        let known = v["routes"].as_array().is_some_and(|routes| {
+            routes.iter().any(|r| {
+                r["subscriptions_list"].as_array().is_some_and(|l| {
+                    l.iter().any(|s| {
+                        s.as_str()
+                            .is_some_and(|s| s == subject || s.starts_with(&format!("{subject} ")))
+                    })
+                })
+            })
+        });
+        if known {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("no route interest in {subject:?} on {base} after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// GET `path` from a monitoring URL; the JSON body.
+async fn get(base: &str, path: &str) -> anyhow::Result<serde_json::Value> {
     let hostport = base
         .strip_prefix("http://")
         .unwrap_or(base)
@@ -16,7 +51,9 @@ pub async fn varz(base: &str) -> anyhow::Result<serde_json::Value> {
         let mut s = TcpStream::connect(hostport)
             .await
             .with_context(|| format!("connecting to monitoring port {hostport}"))?;
-        let req = format!("GET /varz HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n");
+        // HTTP/1.0: the body ends at close, never chunked (nats-server chunks a large
+        // `/routez` answer to an HTTP/1.1 request).
+        let req = format!("GET {path} HTTP/1.0\r\nHost: {hostport}\r\nConnection: close\r\n\r\n");
         s.write_all(req.as_bytes()).await?;
         let mut body = Vec::new();
         s.read_to_end(&mut body).await?;
@@ -24,14 +61,14 @@ pub async fn varz(base: &str) -> anyhow::Result<serde_json::Value> {
     };
     let raw = tokio::time::timeout(Duration::from_secs(10), fetch)
         .await
-        .context("/varz timed out")??;
+        .with_context(|| format!("{path} timed out"))??;
     let Some(pos) = memchr::memmem::find(&raw, b"\r\n\r\n") else {
         bail!("malformed HTTP response from {hostport}");
     };
     if !raw.starts_with(b"HTTP/1.1 200") && !raw.starts_with(b"HTTP/1.0 200") {
-        bail!("/varz: {}", String::from_utf8_lossy(&raw[..pos]));
+        bail!("{path}: {}", String::from_utf8_lossy(&raw[..pos]));
     }
-    serde_json::from_slice(&raw[pos + 4..]).context("parsing /varz JSON")
+    serde_json::from_slice(&raw[pos + 4..]).with_context(|| format!("parsing {path} JSON"))
 }
 
 /// A numeric `/varz` field.

@@ -100,23 +100,32 @@ pub async fn run(
     }
 
     // Subscribers first; each is registered (PING/PONG) before publishing starts.
+    let sub_server = args.sub_server.as_deref().unwrap_or(server);
+    report.set("sub_server", sub_server);
     let mut subs = Vec::new();
     for i in 0..args.subs {
         let state = state.clone();
         let sub = match args.client {
             Client::Raw => {
-                raw::Subscriber::connect(server, &args.subject, args.queue.as_deref(), i)
+                raw::Subscriber::connect(sub_server, &args.subject, args.queue.as_deref(), i)
                     .await
                     .map(SubHandle::Raw)
             }
             Client::AsyncNats => {
-                nats_client::Subscriber::connect(server, &args.subject, args.queue.as_deref())
+                nats_client::Subscriber::connect(sub_server, &args.subject, args.queue.as_deref())
                     .await
                     .map(SubHandle::Nats)
             }
         }
         .with_context(|| format!("subscriber {i}"))?;
         subs.push((sub, state));
+    }
+    // Across a route, the interest must reach the publisher's server first.
+    if args.sub_server.is_some()
+        && args.subs > 0
+        && let Some(m) = monitor_url
+    {
+        monitor::wait_route_interest(m, &args.subject, Duration::from_secs(15)).await?;
     }
 
     let before = match monitor_url {
