@@ -168,6 +168,7 @@ pub async fn serve(
         pings_out: 0,
         in_msgs: 0,
         in_bytes: 0,
+        last_account: None,
     };
     conn.run(rd).await;
     conn.cleanup();
@@ -238,6 +239,8 @@ struct RouteConn {
     pings_out: u32,
     in_msgs: u64,
     in_bytes: u64,
+    /// The account of the last routed message, by name.
+    last_account: Option<(Bytes, Arc<crate::account::Account>)>,
 }
 
 impl RouteConn {
@@ -400,8 +403,17 @@ impl RouteConn {
             } => {
                 self.in_msgs += 1;
                 self.in_bytes += message.len() as u64;
-                let Some(acc) = route_account(&self.server, &account) else {
-                    return true;
+                // The last account is kept: a route usually carries one account's traffic
+                // in runs, and the lookup takes the registry's lock.
+                let acc = match &self.last_account {
+                    Some((name, acc)) if *name == account => acc.clone(),
+                    _ => {
+                        let Some(acc) = route_account(&self.server, &account) else {
+                            return true;
+                        };
+                        self.last_account = Some((account, acc.clone()));
+                        acc
+                    }
                 };
                 self.publisher.publish_routed(
                     &acc,

@@ -176,11 +176,17 @@ async fn connect(server: Arc<Server>, d: Dialed, first_connect: bool) {
             );
         }
         let retries = server.options().cluster.connect_retries;
-        if !d.explicit && (retries <= 0 || attempts > retries as u64) {
-            server.routes.stop_dialing(&addr);
-            return;
-        }
-        if d.explicit && retries > 0 && attempts > retries as u64 {
+        let out_of_retries = if d.explicit {
+            retries > 0 && attempts > retries as u64
+        } else {
+            retries <= 0 || attempts > retries as u64
+        };
+        if out_of_retries {
+            // Gossip named this peer again while the attempt failed: one more try.
+            if server.routes.asked_again(&addr) {
+                attempts = 0;
+                continue;
+            }
             server.routes.stop_dialing(&addr);
             return;
         }

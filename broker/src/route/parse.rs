@@ -89,7 +89,10 @@ pub fn parse(buf: &mut BytesMut) -> Result<Option<RouteOp>, RouteParseError> {
         b"RS+" | b"LS+" => sub_args(rest, verb[0] == b'L')?,
         b"RS-" | b"LS-" => unsub_args(rest, verb[0] == b'L')?,
         b"RMSG" | b"HMSG" | b"LMSG" => {
-            let args = msg_args(rest, verb[0] != b'R', verb[0] == b'L')?;
+            // Token ranges within the line: the message is then cut out of the buffer once
+            // and every field is a slice of it (no copy, one allocation for the ranges).
+            let rest_at = rest.as_ptr() as usize - buf.as_ptr() as usize;
+            let args = msg_args(rest, rest_at, verb[0] != b'R', verb[0] == b'L')?;
             if args.size > MAX_ROUTE_PAYLOAD {
                 return Err(RouteParseError::Payload);
             }
@@ -98,19 +101,18 @@ pub fn parse(buf: &mut BytesMut) -> Result<Option<RouteOp>, RouteParseError> {
                 buf.reserve(need - buf.len());
                 return Ok(None);
             }
-            buf.advance(nl + 1);
-            let message = buf.split_to(args.size).freeze();
-            if &buf[..2] != b"\r\n" {
+            if &buf[need - 2..need] != b"\r\n" {
                 return Err(RouteParseError::Payload);
             }
-            buf.advance(2);
+            let whole = buf.split_to(need).freeze();
+            let at = |(a, b): (usize, usize)| whole.slice(a..b);
             return Ok(Some(RouteOp::Msg {
-                account: args.account,
-                subject: args.subject,
-                reply: args.reply,
-                queues: args.queues,
+                account: at(args.account),
+                subject: at(args.subject),
+                reply: args.reply.map(at),
+                queues: args.queues.into_iter().map(at).collect(),
                 header_len: args.header_len,
-                message,
+                message: whole.slice(nl + 1..nl + 1 + args.size),
             }));
         }
         _ => {
@@ -191,11 +193,12 @@ fn unsub_args(rest: &[u8], leaf: bool) -> Result<RouteOp, RouteParseError> {
     }
 }
 
+/// Where each field of a routed message's line is (byte ranges in the buffer).
 struct MsgArgs {
-    account: Bytes,
-    subject: Bytes,
-    reply: Option<Bytes>,
-    queues: Vec<Bytes>,
+    account: (usize, usize),
+    subject: (usize, usize),
+    reply: Option<(usize, usize)>,
+    queues: Vec<(usize, usize)>,
     header_len: usize,
     size: usize,
 }
@@ -208,36 +211,55 @@ fn number(b: &[u8]) -> Option<usize> {
 }
 
 /// `acc subj [reply] [hdr] size`, `acc subj + reply q... [hdr] size`, `acc subj | q... [hdr] size`.
-fn msg_args(rest: &[u8], headers: bool, leaf: bool) -> Result<MsgArgs, RouteParseError> {
-    let mut args = split(rest);
+/// `at` is the offset of `rest` in the buffer.
+fn msg_args(rest: &[u8], at: usize, headers: bool, leaf: bool) -> Result<MsgArgs, RouteParseError> {
+    let mut args: Vec<(usize, usize)> = Vec::with_capacity(8);
+    let mut i = 0;
+    while i < rest.len() {
+        while i < rest.len() && (rest[i] == b' ' || rest[i] == b'\t') {
+            i += 1;
+        }
+        let start = i;
+        while i < rest.len() && rest[i] != b' ' && rest[i] != b'\t' {
+            i += 1;
+        }
+        if i > start {
+            args.push((start, i));
+        }
+    }
     if leaf && !args.is_empty() {
         args.remove(0);
     }
     let bad = || RouteParseError::MsgArgs(lossy(rest));
+    let tok = |r: (usize, usize)| &rest[r.0..r.1];
     let sizes = if headers { 2 } else { 1 };
     if args.len() < 2 + sizes {
         return Err(bad());
     }
-    let size = number(&args[args.len() - 1]).ok_or_else(bad)?;
+    let size = number(tok(args[args.len() - 1])).ok_or_else(bad)?;
     let header_len = if headers {
-        number(&args[args.len() - 2]).ok_or_else(bad)?
+        number(tok(args[args.len() - 2])).ok_or_else(bad)?
     } else {
         0
     };
     if header_len > size {
         return Err(bad());
     }
+    let abs = |r: (usize, usize)| (r.0 + at, r.1 + at);
     let middle = &args[2..args.len() - sizes];
-    let (reply, queues) = match middle.first().map(|b| b.as_ref()) {
+    let (reply, queues) = match middle.first().map(|r| tok(*r)) {
         None => (None, Vec::new()),
-        Some(b"+") if middle.len() >= 2 => (Some(middle[1].clone()), middle[2..].to_vec()),
-        Some(b"|") => (None, middle[1..].to_vec()),
-        Some(_) if middle.len() == 1 => (Some(middle[0].clone()), Vec::new()),
+        Some(b"+") if middle.len() >= 2 => (
+            Some(abs(middle[1])),
+            middle[2..].iter().map(|r| abs(*r)).collect(),
+        ),
+        Some(b"|") => (None, middle[1..].iter().map(|r| abs(*r)).collect()),
+        Some(_) if middle.len() == 1 => (Some(abs(middle[0])), Vec::new()),
         Some(_) => return Err(bad()),
     };
     Ok(MsgArgs {
-        account: args[0].clone(),
-        subject: args[1].clone(),
+        account: abs(args[0]),
+        subject: abs(args[1]),
         reply,
         queues,
         header_len,

@@ -26,8 +26,9 @@ struct State {
     /// Local subscription counts; a plain subject is announced on 0→1 and withdrawn on
     /// 1→0, a queue group re-announced with its new member count on every change.
     interest: HashMap<InterestKey, u32>,
-    /// Route addresses being dialled (to not dial a gossiped peer twice).
-    dialing: HashSet<String>,
+    /// Route addresses being dialled (to not dial a gossiped peer twice), each with whether
+    /// gossip asked for it again meanwhile (then a failed dialler tries once more).
+    dialing: HashMap<String, bool>,
     /// Client URLs advertised by each peer (`connect_urls` of its INFO).
     peer_urls: Vec<(String, Vec<String>)>,
     /// Stream imports as interest of the exporting account (counted in `interest` too): a
@@ -114,13 +115,35 @@ impl Routes {
         self.state.lock().peers.contains_key(id)
     }
 
-    /// Marks `addr` as being dialled; false when it already is.
+    /// Marks `addr` as being dialled; false when it already is (the dialler is then asked
+    /// to try again if it fails).
     pub(crate) fn start_dialing(&self, addr: &str) -> bool {
-        self.state.lock().dialing.insert(addr.to_string())
+        let mut st = self.state.lock();
+        match st.dialing.get_mut(addr) {
+            Some(again) => {
+                *again = true;
+                false
+            }
+            None => {
+                st.dialing.insert(addr.to_string(), false);
+                true
+            }
+        }
     }
 
-    pub(crate) fn stop_dialing(&self, addr: &str) {
-        self.state.lock().dialing.remove(addr);
+    /// Ends dialling `addr`; true when it was asked for again meanwhile (a peer gossiped
+    /// it while the attempt was failing, e.g. right as a partition healed).
+    pub(crate) fn stop_dialing(&self, addr: &str) -> bool {
+        self.state.lock().dialing.remove(addr).unwrap_or(false)
+    }
+
+    /// Whether `addr` was asked for again while being dialled (and clears the mark).
+    pub(crate) fn asked_again(&self, addr: &str) -> bool {
+        self.state
+            .lock()
+            .dialing
+            .get_mut(addr)
+            .is_some_and(std::mem::take)
     }
 
     /// Client URLs of every peer, in registration order (for client INFO).
