@@ -661,3 +661,144 @@ fn connz_shows_jwt_users_as_the_reference_does() {
         "{tagged}"
     );
 }
+
+/// A JWT signed by `kp` (header `ed25519-nkey`), as nsc writes them.
+fn sign_jwt(kp: &nkeys::KeyPair, mut claims: serde_json::Value) -> String {
+    let b64 = |d: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d);
+    claims["iss"] = kp.public_key().into();
+    claims["iat"] = (now_secs() - 5).into();
+    let signed = format!(
+        "{}.{}",
+        b64(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#),
+        b64(claims.to_string().as_bytes())
+    );
+    let sig = kp.sign(signed.as_bytes()).expect("sign");
+    format!("{signed}.{}", b64(&sig))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[test]
+fn an_expiring_account_ends_its_clients_as_the_reference_does() {
+    // nsc gives account expiry in whole days at best, so these JWTs are signed here.
+    let op = nkeys::KeyPair::new_operator();
+    let acc = nkeys::KeyPair::new_account();
+    let user = nkeys::KeyPair::new_user();
+    let op_jwt = sign_jwt(
+        &op,
+        serde_json::json!({"sub": op.public_key(), "name": "OP", "nats": {"type": "operator", "version": 2}}),
+    );
+    let acc_jwt = sign_jwt(
+        &op,
+        serde_json::json!({"sub": acc.public_key(), "name": "A", "exp": now_secs() + 5,
+            "nats": {"type": "account", "version": 2, "limits": {"subs": -1, "data": -1,
+            "payload": -1, "imports": -1, "exports": -1, "wildcards": true, "conn": -1, "leaf": -1}}}),
+    );
+    let user_jwt = sign_jwt(
+        &acc,
+        serde_json::json!({"sub": user.public_key(), "name": "u",
+            "nats": {"type": "user", "version": 2, "subs": -1, "data": -1, "payload": -1}}),
+    );
+    let dir = common::process::TempDir::new("opaccexp");
+    let seed = user.seed().expect("seed");
+    let creds = dir.path().join("u.creds");
+    std::fs::write(
+        &creds,
+        format!(
+            "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+        ),
+    )
+    .expect("creds");
+    let conf = dir.path().join("server.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "operator: {op_jwt}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {acc_jwt}\n}}\n",
+            acc.public_key()
+        ),
+    )
+    .expect("config");
+    let conf = conf.display().to_string();
+    let servers = [
+        ("rnats", spawn(&rnats_bin(), &["-c", &conf])),
+        ("nats-server", spawn(&reference_bin(), &["-c", &conf])),
+    ];
+    let conns: Vec<_> = servers
+        .iter()
+        .map(|(name, p)| {
+            let (s, rest) = raw_connect(p.client_port, Some(&creds), Sig::Good, b"PING\r\n");
+            (name, s, rest)
+        })
+        .collect();
+    for (name, mut s, mut buf) in conns {
+        s.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut closed = false;
+        while Instant::now() < deadline && !closed {
+            closed = read_some(&mut s, &mut buf);
+        }
+        let text = String::from_utf8_lossy(&buf);
+        assert!(closed, "{name}: still open: {text}");
+        assert!(text.starts_with("PONG\r\nINFO "), "{name}: {text}");
+        assert!(
+            text.ends_with("-ERR 'Account Authentication Expired'\r\n"),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[test]
+fn pinned_accounts_refuse_the_others_as_the_reference_does() {
+    let w = world("oppinned", None);
+    let a_key = Nsc::key_after(
+        &w.nsc.run(&["describe", "account", "A", "--field", "sub"]),
+        "",
+        'A',
+    );
+    let mut conf = std::fs::read_to_string(&w.conf).expect("config");
+    conf.push_str(&format!("\nresolver_pinned_accounts: [{a_key}]\n"));
+    let pinned = w.nsc.path().join("pinned.conf");
+    std::fs::write(&pinned, conf).expect("write config");
+    let pinned = pinned.display().to_string();
+    for (server, p) in [
+        ("rnats", spawn(&rnats_bin(), &["-c", &pinned])),
+        ("nats-server", spawn(&reference_bin(), &["-c", &pinned])),
+    ] {
+        let a = run_case(
+            p.client_port,
+            Some(&w.creds("A", "u1")),
+            Sig::Good,
+            b"PING\r\n",
+        );
+        assert_eq!(
+            a.0.first().map(String::as_str),
+            Some("PONG"),
+            "{server}: {a:?}"
+        );
+        let b = run_case(
+            p.client_port,
+            Some(&w.creds("B", "b1")),
+            Sig::Good,
+            b"PING\r\n",
+        );
+        assert_eq!(b, (vec![AV.to_string()], true), "{server}");
+        // The system account is pinned implicitly.
+        let sys = run_case(
+            p.client_port,
+            Some(&w.creds("SYS", "sys")),
+            Sig::Good,
+            b"PING\r\n",
+        );
+        assert_eq!(
+            sys.0.first().map(String::as_str),
+            Some("PONG"),
+            "{server}: {sys:?}"
+        );
+    }
+}

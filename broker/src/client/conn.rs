@@ -70,8 +70,8 @@ pub(super) struct Conn {
     max_subs: Option<usize>,
     /// Payload limit set by a user or account JWT (None: the server's).
     max_payload: Option<usize>,
-    /// When a user JWT (or its time-of-day window) expires.
-    expires_at: Option<tokio::time::Instant>,
+    /// When a user JWT (or its time-of-day window) expires, or (true) its account JWT.
+    expires_at: Option<(tokio::time::Instant, bool)>,
 }
 
 impl Conn {
@@ -162,7 +162,7 @@ impl Conn {
                             self.last_in = Instant::now();
                             self.shared.activity.touch();
                         }
-                        if !expiry_armed && let Some(at) = self.expires_at {
+                        if !expiry_armed && let Some((at, _)) = self.expires_at {
                             expiry_armed = true;
                             expiry.as_mut().reset(at);
                         }

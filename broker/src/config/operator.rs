@@ -22,6 +22,8 @@ pub struct OperatorConfig {
     pub memory_resolver: bool,
     /// `resolver_preload`: account public key and account JWT, in config order.
     pub preloads: Vec<(String, String)>,
+    /// `resolver_pinned_accounts`: only users of these accounts may connect.
+    pub pinned: Option<Vec<String>>,
 }
 
 fn cfg(o: &mut Options) -> &mut OperatorConfig {
@@ -177,6 +179,39 @@ pub(crate) fn apply_preload(t: &Token, o: &mut Options, errors: &mut Vec<Diagnos
     cfg(o).preloads = preloads;
 }
 
+/// `resolver_pinned_accounts`: one account public key or a list of them.
+pub(crate) fn apply_pinned(t: &Token, o: &mut Options, errors: &mut Vec<Diagnostic>) {
+    let mut keys = Vec::new();
+    match &t.value {
+        Value::String(s) => keys.push(s.clone()),
+        Value::Array(items) => {
+            for item in items.iter() {
+                match &item.value {
+                    Value::String(s) => keys.push(s.clone()),
+                    v => errors.push(Diagnostic::at(
+                        &item.pos,
+                        format!(
+                            "error parsing resolver_pinned_accounts: unsupported type in array {}",
+                            v.go_type()
+                        ),
+                    )),
+                }
+            }
+        }
+        v => {
+            errors.push(Diagnostic::at(
+                &t.pos,
+                format!(
+                    "error parsing resolver_pinned_accounts: unsupported type {}",
+                    v.go_type()
+                ),
+            ));
+            return;
+        }
+    }
+    cfg(o).pinned = Some(keys);
+}
+
 /// `system_account`/`system`: the system account's name (in operator mode its public key).
 /// A value that is no string was already reported (nats-server checks it first).
 pub(crate) fn apply_system_account(t: &Token, o: &mut Options) {
@@ -205,5 +240,7 @@ pub(crate) fn validate(o: &Options) -> Result<(), String> {
     if o.no_auth_user.is_some() {
         return Err("no_auth_user not compatible with Trusted Operator".into());
     }
-    jwt::Trust::new(op.operators.clone(), o.system_account.clone(), &op.preloads).map(|_| ())
+    jwt::Trust::new(op.operators.clone(), o.system_account.clone(), &op.preloads)?
+        .with_pinned(op.pinned.clone())
+        .map(|_| ())
 }

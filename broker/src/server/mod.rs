@@ -83,6 +83,7 @@ fn build_trust(opts: &Options) -> Option<Arc<crate::auth::jwt::Trust>> {
         opts.system_account.clone(),
         &op.preloads,
     )
+    .and_then(|t| t.with_pinned(op.pinned.clone()))
     .map(Arc::new)
     .map_err(|e| tracing::error!("operator mode: {e}"))
     .ok()

@@ -108,7 +108,7 @@ pub fn read_creds(path: &Path) -> (String, String) {
     let mut blocks = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
     for w in lines.windows(3) {
-        if w[0].starts_with("---") && w[2].starts_with("---") && !w[1].starts_with("---") {
+        if w[0].starts_with("---") && w[0].contains("BEGIN") && w[2].starts_with("---") {
             blocks.push(w[1].trim().to_string());
         }
     }

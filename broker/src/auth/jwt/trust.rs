@@ -68,6 +68,9 @@ pub struct Trust {
     cache: Mutex<HashMap<String, Arc<ResolvedAccount>>>,
     /// Accounts whose exports and imports the server installed.
     installed: Mutex<HashSet<String>>,
+    /// `resolver_pinned_accounts` (with the system account): the only accounts whose users
+    /// may connect; `None` = any.
+    pub pinned: Option<HashSet<String>>,
 }
 
 /// Why an account could not be resolved (nats-server's errors, for its debug/warn lines).
@@ -158,7 +161,30 @@ impl Trust {
             resolver: Mutex::new(resolver),
             cache: Mutex::new(HashMap::new()),
             installed: Mutex::new(HashSet::new()),
+            pinned: None,
         })
+    }
+
+    /// Adds `resolver_pinned_accounts`; every key must be an account public key, and the
+    /// system account is pinned too.
+    pub fn with_pinned(mut self, pinned: Option<Vec<String>>) -> Result<Trust, String> {
+        let Some(keys) = pinned.filter(|k| !k.is_empty()) else {
+            return Ok(self);
+        };
+        let mut set = HashSet::new();
+        for k in keys {
+            if !super::KeyKind::Account.accepts(&k) {
+                return Err(format!(
+                    "pinned account key {k:?} is not a valid public account nkey"
+                ));
+            }
+            set.insert(k);
+        }
+        if let Some(sys) = &self.system_account {
+            set.insert(sys.clone());
+        }
+        self.pinned = Some(set);
+        Ok(self)
     }
 
     /// nats-server's startup lines for trusted operators, the system account warning and the

@@ -108,6 +108,11 @@ pub fn authenticate(trust: &Trust, p: Presented, now: SystemTime) -> Result<JwtU
     } else {
         juc.nats.issuer_account.clone()
     };
+    if trust.pinned.as_ref().is_some_and(|p| !p.contains(&issuer)) {
+        return Err(Refusal::debug(format!(
+            "Account {issuer} not listed as operator pinned account"
+        )));
+    }
     let acc = trust.lookup(&issuer).map_err(|e| {
         if e == LookupError::Missing {
             tracing::warn!("Account fetch failed: {e}");

@@ -125,9 +125,19 @@ impl Conn {
         );
         self.max_payload = (payload >= 0).then_some(payload as usize);
         self.apply_parser_limits();
-        if let Some(d) = user.expires_in {
-            self.expires_at = Some(tokio::time::Instant::now() + d);
-        }
+        // The sooner of the user's end and the account JWT's `exp` (nats-server runs a timer
+        // per account that expires all its clients).
+        let now = tokio::time::Instant::now();
+        let user_end = user.expires_in.map(|d| (now + d, false));
+        let acc_exp = user.account.claims.claims.expires;
+        let acc_end = (acc_exp > 0).then(|| {
+            let left = (acc_exp - jwt::now_unix()).max(0) as u64;
+            (now + Duration::from_secs(left), true)
+        });
+        self.expires_at = match (user_end, acc_end) {
+            (Some(u), Some(a)) => Some(if a.0 < u.0 { a } else { u }),
+            (u, a) => u.or(a),
+        };
         tracing::debug!(
             "{} - Authenticated JWT: Client {:?} (claim-name: {:?}) by Account {:?}",
             self.shared.label(),
@@ -177,10 +187,16 @@ impl Conn {
         });
     }
 
-    /// The JWT (or its time window) ran out: nats-server's `authExpired`.
+    /// The user JWT (or its time window) ran out: nats-server's `authExpired`; or the
+    /// account JWT did: `accountAuthExpired`.
     pub(super) fn auth_expired(&mut self) {
-        self.send_err("User Authentication Expired");
-        tracing::debug!("{} - User Authentication Expired", self.shared.label());
+        let text = if self.expires_at.is_some_and(|(_, account)| account) {
+            "Account Authentication Expired"
+        } else {
+            "User Authentication Expired"
+        };
+        self.send_err(text);
+        tracing::debug!("{} - {text}", self.shared.label());
         self.shared.close(CloseReason::AuthenticationExpired);
     }
 
