@@ -192,6 +192,19 @@ async fn jwt_exports_and_imports_work_as_on_the_reference() {
             }
         };
         assert_eq!(answer, b"ping".to_vec(), "{server}");
+        // A reload keeps the imports of the JWT accounts.
+        p.signal("HUP");
+        assert!(
+            p.wait_log("Reloaded server configuration", Duration::from_secs(10)),
+            "{server}: {}",
+            p.log()
+        );
+        let mut s = i1.subscribe("pub.after").await.expect("sub");
+        assert_eq!(
+            delivered(&e1, "pub.after", &mut s).await,
+            Some(b"across".to_vec()),
+            "{server} after reload"
+        );
         // Nothing exported: E's subject space stays E's.
         let mut other = i1.subscribe("other").await.expect("sub");
         assert!(

@@ -69,6 +69,8 @@ impl Server {
         for a in &removed {
             a.clear_imports();
         }
+        // That cleared the imports of operator mode's accounts too: install theirs again.
+        self.reinstall_jwt_accounts();
         self.routes.set_import_interest(&all);
     }
 }
