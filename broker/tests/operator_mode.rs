@@ -80,6 +80,7 @@ fn world(tag: &str, expiring_in: Option<i64>) -> World {
     nsc.run(&["revocations", "add-user", "-a", "A", "-n", "rev"]);
     user("expired", &["--expiry", "2020-01-01"]);
     user("future", &["--start", "1d"]);
+    user("far", &["--expiry", "9999-12-31"]);
     user("src_bad", &["--source-network", "10.0.0.0/8"]);
     user("src_ok", &["--source-network", "10.0.0.0/8,127.0.0.0/8"]);
     let outside = format!("{}-{}", clock(2 * 3600), clock(3 * 3600));
@@ -369,6 +370,34 @@ fn creds_are_accepted_and_refused_as_the_reference_does() {
         }
     }
     assert!(failures.is_empty(), "differences:\n{}", failures.join("\n"));
+    // A user JWT valid until 9999: nats-server computes the expiry timer as
+    // `time.Duration(exp-now) * time.Second`, which overflows int64 nanoseconds, so its timer
+    // fires at once and the client is cut with `User Authentication Expired`. rnats keeps the
+    // client (a deliberate difference: the JWT is valid).
+    let far = Some(w.creds("A", "far"));
+    let on_rnats = run_case(
+        servers[0].1.client_port,
+        far.as_deref(),
+        Sig::Good,
+        b"PING\r\n",
+    );
+    assert!(
+        !on_rnats.1 && on_rnats.0.first().is_some_and(|l| l == "PONG"),
+        "{on_rnats:?}"
+    );
+    let on_ref = run_case(
+        servers[1].1.client_port,
+        far.as_deref(),
+        Sig::Good,
+        b"PING\r\n",
+    );
+    assert!(
+        on_ref
+            .0
+            .iter()
+            .any(|l| l == "-ERR 'User Authentication Expired'"),
+        "{on_ref:?}"
+    );
     for (server, p) in &servers {
         // The account limit of B is one connection: the second is refused while the first
         // stays.

@@ -420,3 +420,21 @@ fn imports_need_an_export_and_private_ones_a_token() {
     let subjects: Vec<&str> = c.imports.iter().map(|im| im.subject.as_str()).collect();
     assert_eq!(subjects, vec!["pub.>", "priv.x"]);
 }
+
+#[test]
+fn far_future_expiry_does_not_overflow() {
+    let w = World::new();
+    let trust = w.trust(false, &w.account(json!({})));
+    let jwt = sign(
+        &w.acc,
+        json!({"sub": w.user.public_key(), "exp": i64::MAX, "nats": {"type": "user", "version": 2}}),
+    );
+    let u = w.connect(&trust, &jwt).expect("valid for a long time");
+    assert!(
+        u.expires_in
+            .is_some_and(|d| d > Duration::from_secs(1 << 40))
+    );
+    // The connection adds it to now with checked_add: representable or no deadline at all,
+    // never a panic.
+    let _ = tokio::time::Instant::now().checked_add(u.expires_in.unwrap_or_default());
+}

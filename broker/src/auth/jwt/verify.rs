@@ -226,7 +226,7 @@ fn expiration(exp: i64, valid_for: Duration, now: i64) -> Option<Duration> {
     if exp == 0 {
         return (!valid_for.is_zero()).then_some(valid_for);
     }
-    let until_exp = Duration::from_secs((exp - now).max(0) as u64);
+    let until_exp = Duration::from_secs(exp.saturating_sub(now).max(0) as u64);
     if !valid_for.is_zero() && valid_for < until_exp {
         Some(valid_for)
     } else {

@@ -128,12 +128,19 @@ impl Conn {
         // The sooner of the user's end and the account JWT's `exp` (nats-server runs a timer
         // per account that expires all its clients).
         let now = tokio::time::Instant::now();
-        let user_end = user.expires_in.map(|d| (now + d, false));
+        // A deadline too far away to represent (an `exp` centuries ahead) is no deadline.
+        let user_end = user
+            .expires_in
+            .and_then(|d| now.checked_add(d))
+            .map(|at| (at, false));
         let acc_exp = user.account.claims.claims.expires;
-        let acc_end = (acc_exp > 0).then(|| {
-            let left = (acc_exp - jwt::now_unix()).max(0) as u64;
-            (now + Duration::from_secs(left), true)
-        });
+        let acc_end = (acc_exp > 0)
+            .then(|| {
+                let left = acc_exp.saturating_sub(jwt::now_unix()).max(0) as u64;
+                now.checked_add(Duration::from_secs(left))
+            })
+            .flatten()
+            .map(|at| (at, true));
         self.expires_at = match (user_end, acc_end) {
             (Some(u), Some(a)) => Some(if a.0 < u.0 { a } else { u }),
             (u, a) => u.or(a),
