@@ -23,8 +23,6 @@ pub struct ExtExport {
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_token_position: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub approved_accounts: Vec<String>,
 }
@@ -83,7 +81,6 @@ fn exports_imports(server: &Server, name: &str) -> (Vec<ExtExport>, Vec<ExtImpor
                 "stream"
             },
             response_type: e.service.map(|rt| rt.as_str()),
-            account_token_position: (e.token_position > 0).then_some(e.token_position),
             approved_accounts: e.accounts.clone(),
         })
         .collect();
@@ -95,10 +92,9 @@ fn exports_imports(server: &Server, name: &str) -> (Vec<ExtExport>, Vec<ExtImpor
                 let local = i.local_subject().to_string();
                 (Some(local.clone()), local)
             } else {
-                (
-                    i.to.clone().filter(|t| !t.is_empty()),
-                    i.stream_destination(),
-                )
+                // The reference shows `to` for services only; a stream import's mapping
+                // is in local_subject.
+                (None, i.stream_destination())
             };
             ExtImport {
                 subject: i.subject.clone(),
