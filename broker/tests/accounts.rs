@@ -369,3 +369,28 @@ async fn accstatz_counts_per_account() {
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn set_auth_replaces_the_auth_state_at_runtime() {
+    // What a replicated log would do: build a new auth state and swap it in, no file.
+    let (srv, dir) = start_conf("acc-setauth", CONF).await;
+    let a = connect(&srv, "a", "pa").await;
+    let b = connect(&srv, "b", "pb").await;
+    let s = srv.server.clone();
+    assert!(wait_for(T, || s.num_clients() == 2).await);
+    let next_conf = CONF.replace("B: { users: [ {user: b, password: pb} ] }", "D: {}");
+    let path = dir.path().join("next.conf");
+    std::fs::write(&path, next_conf).expect("write config");
+    let mut opts = test_options();
+    rnats_broker::config::load(&path, &mut opts).expect("config loads");
+    s.set_auth(rnats_broker::auth::AuthState::from_options(&opts));
+    // b's user is gone: closed; a is unaffected. B is dropped, D exists.
+    assert!(wait_for(T, || s.num_clients() == 1).await, "b is closed");
+    assert!(s.lookup_account("B").is_none() && s.lookup_account("D").is_some());
+    let mut sa = a.subscribe("still.here").await.expect("a still works");
+    a.publish("still.here", "yes".into()).await.expect("pub");
+    a.flush().await.expect("flush");
+    assert_eq!(next(&mut sa).await.payload, Bytes::from("yes"));
+    drop(b);
+    srv.shutdown().await;
+}
