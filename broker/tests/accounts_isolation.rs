@@ -395,6 +395,10 @@ async fn run_case(seed: u64) -> usize {
     std::fs::write(&path, &conf).expect("write config");
     let mut opts = test_options();
     if let Err(e) = rnats_broker::config::load(&path, &mut opts) {
+        // Imports that feed each other are refused, as by nats-server: nothing to run.
+        if e.to_string().contains("import forms a cycle") {
+            return 0;
+        }
         panic!("seed {seed}: generated config refused: {e}\n{conf}");
     }
     let srv = start(opts).await;

@@ -146,6 +146,18 @@ const INLINE: &[(&str, &str)] = &[
         "allow-responses-valid",
         "authorization { users: [ {user: a, password: a, permissions: { allow_responses: { max: -1, expires: \"-1s\" } }}, {user: b, password: b, permissions: { allow_responses: false }} ] }\n",
     ),
+    (
+        "import-stream-cycle",
+        "accounts {\n  A: { exports: [{stream: \"x.>\"}], imports: [{stream: {account: B, subject: \"x.>\"}}] }\n  B: { exports: [{stream: \"x.>\"}], imports: [{stream: {account: A, subject: \"x.>\"}}] }\n}\n",
+    ),
+    (
+        "import-service-cycle",
+        "accounts {\n  A: { exports: [{service: \"s\"}], imports: [{service: {account: B, subject: \"s\"}}] }\n  B: { exports: [{service: \"s\"}], imports: [{service: {account: A, subject: \"s\"}}] }\n}\n",
+    ),
+    (
+        "import-no-cycle-prefixed",
+        "accounts {\n  A: { exports: [{stream: \"x.>\"}], imports: [{stream: {account: B, subject: \"y.>\"}, prefix: b}] }\n  B: { exports: [{stream: \"y.>\"}], imports: [{stream: {account: A, subject: \"x.>\"}, prefix: a}] }\n}\n",
+    ),
     ("empty", ""),
 ];
 

@@ -3,9 +3,10 @@
 //! `parseAccountImports`, `parseExportStreamOrService`, `parseImportStreamOrService`, and the
 //! second half of `parseAccounts`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::convert::{mismatch, want_bool, want_int, want_str};
+use super::cycles::{ServiceEdge, StreamEdge, service_cycle, stream_cycle};
 use super::error::Diagnostic;
 use super::gofmt::quote;
 use super::value::{Token, Value};
@@ -369,52 +370,100 @@ pub(crate) fn resolve(tok: &Token, accounts: &[AccountConfig], errors: &mut Vec<
             }
         }
     }
-    for a in accounts {
-        let mut streams_seen: Vec<(&str, &str)> = Vec::new();
-        for im in &a.imports {
-            let kind = if im.service { "service" } else { "stream" };
-            let Some(exporter) = by_name.get(im.account.as_str()) else {
-                let msg = format!(
-                    "{} account not defined for {kind} import",
-                    quote(&im.account)
-                );
-                errors.push(fail(msg));
-                continue;
-            };
-            let err = |why: &str| {
-                fail(format!(
-                    "Error adding {kind} import {}: {why}",
-                    quote(&im.subject)
-                ))
-            };
-            if im.service {
-                let local = im.local_subject();
-                if !is_valid_subject(im.subject.as_bytes()) || !is_valid_subject(local.as_bytes()) {
-                    errors.push(err("sublist: invalid subject"));
+    // nats-server adds every stream import, then every service import, checking each
+    // against those already added.
+    let exports_of = |name: &str| {
+        by_name
+            .get(name)
+            .map(|a| a.exports.clone())
+            .unwrap_or_default()
+    };
+    let mut streams: Vec<StreamEdge<'_>> = Vec::new();
+    let mut services: Vec<ServiceEdge<'_>> = Vec::new();
+    for service in [false, true] {
+        for a in accounts {
+            for im in a.imports.iter().filter(|i| i.service == service) {
+                let kind = if im.service { "service" } else { "stream" };
+                let Some(exporter) = by_name.get(im.account.as_str()) else {
+                    let msg = format!(
+                        "{} account not defined for {kind} import",
+                        quote(&im.account)
+                    );
+                    errors.push(fail(msg));
                     continue;
+                };
+                let err = |why: &str| {
+                    fail(format!(
+                        "Error adding {kind} import {}: {why}",
+                        quote(&im.subject)
+                    ))
+                };
+                let visited = || HashSet::from([a.name.clone()]);
+                if im.service {
+                    let local = im.local_subject();
+                    if !is_valid_subject(im.subject.as_bytes())
+                        || !is_valid_subject(local.as_bytes())
+                    {
+                        errors.push(err("sublist: invalid subject"));
+                        continue;
+                    }
+                    if !export_allows(&exporter.exports, true, &a.name, &im.subject) {
+                        errors.push(err("service import not authorized"));
+                        continue;
+                    }
+                    if let Err(why) = service_cycle(&im.account, local, &services, &mut visited()) {
+                        errors.push(err(why));
+                        continue;
+                    }
+                    services.push(ServiceEdge {
+                        importer: &a.name,
+                        exporter: &im.account,
+                        from: local.to_string(),
+                        to: im.subject.clone(),
+                    });
+                } else {
+                    if !is_valid_subject(im.subject.as_bytes())
+                        || !export_allows(&exporter.exports, false, &a.name, &im.subject)
+                    {
+                        errors.push(err("stream import not authorized"));
+                        continue;
+                    }
+                    if let Some(p) = &im.prefix
+                        && !is_valid_literal_subject(p.trim_end_matches('.').as_bytes())
+                    {
+                        errors.push(err("stream import prefix can not contain wildcard tokens"));
+                        continue;
+                    }
+                    let to = im.stream_destination();
+                    let cycle =
+                        stream_cycle(&im.account, &to, &exports_of, &streams, &mut visited())
+                            .and_then(|()| {
+                                stream_cycle(
+                                    &im.account,
+                                    &im.subject,
+                                    &exports_of,
+                                    &streams,
+                                    &mut visited(),
+                                )
+                            });
+                    if let Err(why) = cycle {
+                        errors.push(err(why));
+                        continue;
+                    }
+                    let duplicate = streams.iter().any(|e| {
+                        e.importer == a.name && e.exporter == im.account && e.from == im.subject
+                    });
+                    if duplicate {
+                        errors.push(err("stream import already exists"));
+                        continue;
+                    }
+                    streams.push(StreamEdge {
+                        importer: &a.name,
+                        exporter: &im.account,
+                        from: im.subject.clone(),
+                        to,
+                    });
                 }
-                if !export_allows(&exporter.exports, true, &a.name, &im.subject) {
-                    errors.push(err("service import not authorized"));
-                    continue;
-                }
-            } else {
-                if !is_valid_subject(im.subject.as_bytes())
-                    || !export_allows(&exporter.exports, false, &a.name, &im.subject)
-                {
-                    errors.push(err("stream import not authorized"));
-                    continue;
-                }
-                if let Some(p) = &im.prefix
-                    && !is_valid_literal_subject(p.trim_end_matches('.').as_bytes())
-                {
-                    errors.push(err("stream import prefix can not contain wildcard tokens"));
-                    continue;
-                }
-                if streams_seen.contains(&(im.account.as_str(), im.subject.as_str())) {
-                    errors.push(err("stream import already exists"));
-                    continue;
-                }
-                streams_seen.push((&im.account, &im.subject));
             }
         }
     }

@@ -13,6 +13,7 @@ mod auth;
 mod blocks;
 mod cluster;
 mod convert;
+mod cycles;
 mod digest;
 mod duration;
 mod error;
