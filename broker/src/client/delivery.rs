@@ -339,6 +339,17 @@ impl Publisher {
         let mut routes: RouteTargets = Vec::new();
         let (mut delivered, mut counted) = (0u64, 0u64);
         for sub in &result.psubs {
+            // The common case first: a client subscription, one dispatch.
+            if let Target::Client(c) = &sub.target {
+                if self
+                    .fanout
+                    .deliver_client(c, sub, subject, reply, header_len, msg)
+                {
+                    delivered += 1;
+                    counted += 1;
+                }
+                continue;
+            }
             match &sub.target {
                 Target::Route(r) => {
                     if to_routes {
@@ -612,14 +623,24 @@ impl Fanout {
         header_len: usize,
         msg: &Bytes,
     ) -> bool {
-        let target = match &sub.target {
-            Target::Client(c) => c,
-            Target::Internal(h) => {
-                return self.deliver_internal(sub, h, subject, reply, header_len, msg);
-            }
+        match &sub.target {
+            Target::Client(c) => self.deliver_client(c, sub, subject, reply, header_len, msg),
+            Target::Internal(h) => self.deliver_internal(sub, h, subject, reply, header_len, msg),
             // Imports are forwarded by the publisher, never queued; routes get RMSG.
-            Target::Import(_) | Target::Route(_) => return false,
-        };
+            Target::Import(_) | Target::Route(_) => false,
+        }
+    }
+
+    /// Queues `msg` to a client subscription. False when it was not delivered.
+    fn deliver_client(
+        &mut self,
+        target: &Arc<ClientShared>,
+        sub: &Arc<Subscription>,
+        subject: &[u8],
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+    ) -> bool {
         if !self.echo && self.is_me(target) {
             return false;
         }
