@@ -838,3 +838,36 @@ async fn account_connection_counts_and_lame_duck() {
     }
     assert_eq!(keys[0], keys[1], "account connections keys");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_ping_endpoint_has_the_reference_shape() {
+    let pair = start_pair(CONFIG);
+    // Top-level keys of each answer and of its `data`, per endpoint and server.
+    let mut shapes: Vec<Vec<(String, BTreeSet<String>, BTreeSet<String>)>> = Vec::new();
+    for (label, s) in &pair.servers {
+        let sys = connect(s, "sys", "asker").await;
+        let mut per = Vec::new();
+        for ep in [
+            "IDZ", "STATSZ", "VARZ", "SUBSZ", "CONNZ", "ROUTEZ", "GATEWAYZ", "LEAFZ", "ACCOUNTZ",
+            "JSZ", "HEALTHZ",
+        ] {
+            let r = sys
+                .request(format!("$SYS.REQ.SERVER.PING.{ep}"), "".into())
+                .await
+                .unwrap_or_else(|e| panic!("{label}: {ep}: {e}"));
+            let v: Value = serde_json::from_slice(&r.payload).expect("json");
+            let top = |v: &Value| -> BTreeSet<String> {
+                v.as_object()
+                    .map(|o| o.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            let mut data = top(&v["data"]);
+            data.remove("rnats_version");
+            per.push((ep.to_string(), top(&v), data));
+        }
+        shapes.push(per);
+    }
+    for (a, b) in shapes[0].iter().zip(&shapes[1]) {
+        assert_eq!(a, b, "reference vs rnats");
+    }
+}
