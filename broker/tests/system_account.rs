@@ -839,11 +839,14 @@ async fn account_connection_counts_and_lame_duck() {
     assert_eq!(keys[0], keys[1], "account connections keys");
 }
 
+/// An endpoint, the keys of its answer and the keys of the answer's `data`.
+type Shape = (String, BTreeSet<String>, BTreeSet<String>);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_ping_endpoint_has_the_reference_shape() {
     let pair = start_pair(CONFIG);
     // Top-level keys of each answer and of its `data`, per endpoint and server.
-    let mut shapes: Vec<Vec<(String, BTreeSet<String>, BTreeSet<String>)>> = Vec::new();
+    let mut shapes: Vec<Vec<Shape>> = Vec::new();
     for (label, s) in &pair.servers {
         let sys = connect(s, "sys", "asker").await;
         let mut per = Vec::new();
