@@ -602,10 +602,18 @@ impl Fanout {
             push_decimal(&mut self.head, msg.len());
             self.head.extend_from_slice(b"\r\n");
             match route.outbound.push_msg(&self.head, msg) {
-                // Routes are not stalled on (as before: a route's producer never waited).
-                Enqueue::Queued | Enqueue::Stalling => {
+                queued @ (Enqueue::Queued | Enqueue::Stalling) => {
                     self.touch(route, msg.len() as u64);
                     sent += 1;
+                    // A route is a consumer like any other: past the stall threshold the
+                    // producer waits for it rather than overrun `max_pending`, which closes
+                    // the route and loses what it held (seen at 1 KiB across a route).
+                    if queued == Enqueue::Stalling
+                        && !self.is_me(route)
+                        && !self.stalled.iter().any(|t| Arc::ptr_eq(t, route))
+                    {
+                        self.stalled.push(route.clone());
+                    }
                 }
                 Enqueue::SlowConsumer => route.close(CloseReason::SlowConsumerPendingBytes),
                 Enqueue::Closed => {}
