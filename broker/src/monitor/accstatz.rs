@@ -16,21 +16,46 @@ use crate::account::{Account, AccountStats};
 use crate::server::Server;
 
 /// Messages and bytes (`MsgBytes`).
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct MsgBytes {
     pub msgs: u64,
     pub bytes: u64,
 }
 
-/// One direction's traffic (`DataStats`): rnats has no gateways, routes or leafnodes, so
-/// those are zero, as the reference reports them on a lone server.
-#[derive(Debug, Default, Clone, Serialize)]
+/// Messages and bytes, split per connection kind where known (`DataStats`): rnats has no
+/// gateways or leafnodes, so those are zero where the reference reports them.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DataStats {
     pub msgs: u64,
     pub bytes: u64,
-    pub gateways: MsgBytes,
-    pub routes: MsgBytes,
-    pub leafs: MsgBytes,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateways: Option<MsgBytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routes: Option<MsgBytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leafs: Option<MsgBytes>,
+}
+
+impl DataStats {
+    /// Totals only, as connect/disconnect events and `STATSZ` report them.
+    pub fn total(msgs: u64, bytes: u64) -> Self {
+        DataStats {
+            msgs,
+            bytes,
+            ..Default::default()
+        }
+    }
+
+    /// Totals with the (zero) per-kind split, as account statistics report them.
+    pub fn split(msgs: u64, bytes: u64) -> Self {
+        DataStats {
+            msgs,
+            bytes,
+            gateways: Some(MsgBytes::default()),
+            routes: Some(MsgBytes::default()),
+            leafs: Some(MsgBytes::default()),
+        }
+    }
 }
 
 /// One account (`AccountStat`).
@@ -69,16 +94,8 @@ pub fn stat(account: &Account, conns: usize) -> AccountStat {
         num_subscriptions: account.sublist.count() as u64,
         // Sent: what the account's subject space delivered; received: what its clients
         // published (the reference's outMsgs/inMsgs).
-        sent: DataStats {
-            msgs: get(&st.out_msgs),
-            bytes: get(&st.out_bytes),
-            ..Default::default()
-        },
-        received: DataStats {
-            msgs: get(&st.in_msgs),
-            bytes: get(&st.in_bytes),
-            ..Default::default()
-        },
+        sent: DataStats::split(get(&st.out_msgs), get(&st.out_bytes)),
+        received: DataStats::split(get(&st.in_msgs), get(&st.in_bytes)),
         slow_consumers: get(&st.slow_consumers),
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use crate::monitor::accstatz::{AccountStat, DataStats, MsgBytes};
 use crate::monitor::gofmt::{ser_f64, ser_opt_time, ser_time};
 
 /// `type` of a connect advisory (`ConnectEventMsgType`).
@@ -50,48 +51,6 @@ pub struct ServerInfo {
     pub seq: u64,
     #[serde(serialize_with = "ser_time")]
     pub time: DateTime<Utc>,
-}
-
-/// Messages and bytes (`MsgBytes`).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct MsgBytes {
-    pub msgs: u64,
-    pub bytes: u64,
-}
-
-/// Messages and bytes, split per connection kind where known (`DataStats`).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct DataStats {
-    pub msgs: u64,
-    pub bytes: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gateways: Option<MsgBytes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub routes: Option<MsgBytes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leafs: Option<MsgBytes>,
-}
-
-impl DataStats {
-    /// Totals only, as connect/disconnect events and `STATSZ` report them.
-    pub fn total(msgs: u64, bytes: u64) -> Self {
-        DataStats {
-            msgs,
-            bytes,
-            ..Default::default()
-        }
-    }
-
-    /// Totals with the (zero) per-kind split, as account statistics report them.
-    pub fn split(msgs: u64, bytes: u64) -> Self {
-        DataStats {
-            msgs,
-            bytes,
-            gateways: Some(MsgBytes::default()),
-            routes: Some(MsgBytes::default()),
-            leafs: Some(MsgBytes::default()),
-        }
-    }
 }
 
 /// A client as events describe it (`ClientInfo`); every field is `omitempty`.
@@ -170,20 +129,6 @@ pub struct DisconnectEvent {
     pub sent: DataStats,
     pub received: DataStats,
     pub reason: String,
-}
-
-/// An account's connection and message counts (`AccountStat`).
-#[derive(Debug, Clone, Serialize)]
-pub struct AccountStat {
-    pub acc: String,
-    pub name: String,
-    pub conns: usize,
-    pub leafnodes: usize,
-    pub total_conns: usize,
-    pub num_subscriptions: u64,
-    pub sent: DataStats,
-    pub received: DataStats,
-    pub slow_consumers: u64,
 }
 
 /// `$SYS.ACCOUNT.<acc>.SERVER.CONNS` (`AccountNumConns`).
