@@ -103,7 +103,8 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let http_addr = server.http_addr();
     if let Some(dir) = &opts.ports_file_dir {
         let path = ports_file_path(dir);
-        let ports = ports_json(client_addr, http_addr, cluster_addr);
+        let cluster = cluster_addr.map(|a| (a, opts.cluster.tls.is_some()));
+        let ports = ports_json(client_addr, http_addr, cluster);
         if let Err(err) = std::fs::write(&path, ports) {
             tracing::error!("Error writing ports file ({}): {err}", path.display());
         }
@@ -134,8 +135,13 @@ fn ports_file_path(dir: &Path) -> PathBuf {
 }
 
 /// The ports file's JSON: `{"nats":["nats://h:p"],"monitoring":["http://h:p"]}`. For a
-/// wildcard listen address nats-server lists every interface; rnats lists loopback.
-fn ports_json(client: SocketAddr, http: Option<SocketAddr>, cluster: Option<SocketAddr>) -> String {
+/// wildcard listen address nats-server lists every interface; rnats lists loopback. The
+/// cluster URL's scheme is `tls` with route TLS, as nats-server writes it.
+fn ports_json(
+    client: SocketAddr,
+    http: Option<SocketAddr>,
+    cluster: Option<(SocketAddr, bool)>,
+) -> String {
     let shown = |a: SocketAddr| -> String {
         let ip = if a.ip().is_unspecified() {
             if a.is_ipv4() {
@@ -164,7 +170,10 @@ fn ports_json(client: SocketAddr, http: Option<SocketAddr>, cluster: Option<Sock
             .map(|h| vec![format!("http://{}", shown(h))])
             .unwrap_or_default(),
         cluster: cluster
-            .map(|c| vec![format!("nats://{}", shown(c))])
+            .map(|(c, tls)| {
+                let scheme = if tls { "tls" } else { "nats" };
+                vec![format!("{scheme}://{}", shown(c))]
+            })
             .unwrap_or_default(),
     };
     serde_json::to_string(&ports).unwrap_or_default()

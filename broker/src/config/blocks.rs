@@ -117,7 +117,8 @@ pub(crate) fn block_shape(key: &str, t: &Token) -> Result<bool, Diagnostic> {
     }
 }
 
-/// Reports first-level keys nats-server does not know in an unimplemented block.
+/// Reports first-level keys nats-server does not know in an unimplemented block (a cluster's
+/// `tls` is checked where it is parsed).
 pub(crate) fn check_block_keys(key: &str, t: &Token, errors: &mut Vec<Diagnostic>) {
     let known = match key {
         "cluster" => CLUSTER,
@@ -152,6 +153,7 @@ pub(crate) fn check_block_keys(key: &str, t: &Token, errors: &mut Vec<Diagnostic
                 ));
             }
         } else if lower == "tls"
+            && key != "cluster"
             && let Err(d) = check_tls(v)
         {
             errors.push(d);

@@ -9,9 +9,8 @@ use super::duration::parse_go_duration;
 use super::error::{Diagnostic, Warning};
 use super::value::{Token, Value};
 use crate::options::Options;
-use crate::route::options::{
-    ClusterOptions, DEFAULT_ROUTE_AUTH_TIMEOUT, ROUTE_MAX_PING_INTERVAL, RouteUrl,
-};
+use crate::route::options::{ClusterOptions, ROUTE_MAX_PING_INTERVAL, RouteUrl};
+use crate::tls::RouteTls;
 
 /// Compression modes nats-server accepts in `cluster { compression: ... }`.
 const COMPRESSION_MODES: &[&str] = &[
@@ -47,10 +46,15 @@ pub(crate) fn apply_cluster(
     // Unknown keys get nats-server's `unknown field` error.
     check_block_keys("cluster", tok, errors);
     let c = &mut opts.cluster;
+    // Zero until `authorization { timeout }` sets it; then nats-server's default applies.
+    c.auth_timeout = Duration::ZERO;
     for (k, t) in m.iter() {
         if let Err(d) = key(c, k, t, errors, warnings) {
             errors.push(d);
         }
+    }
+    if c.auth_timeout.is_zero() {
+        c.auth_timeout = c.default_auth_timeout();
     }
 }
 
@@ -87,7 +91,7 @@ fn key(
                 c.auth_timeout = if timeout > 0.0 {
                     Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX)
                 } else {
-                    DEFAULT_ROUTE_AUTH_TIMEOUT
+                    Duration::ZERO
                 };
             }
         }
@@ -113,8 +117,15 @@ fn key(
             }
             c.routes = routes.into_iter().map(|(_, u)| u).collect();
         }
-        // Checked (keys and values) by `check_block_keys`.
-        "tls" => c.tls_configured = true,
+        "tls" => {
+            let settings = super::tls::parse_tls(t, false, warnings)?;
+            if settings.map {
+                // Route authorization by certificate (`TLSMap`) is not implemented.
+                warnings.push(Warning::unsupported(&t.pos, "verify_and_map"));
+            }
+            let tls = RouteTls::build(settings).map_err(|e| Diagnostic::on(t, e))?;
+            c.tls = Some(tls);
+        }
         "cluster_advertise" | "advertise" => {
             let a = want_str(t)?;
             c.advertise = (!a.is_empty()).then(|| a.to_string());
@@ -187,5 +198,77 @@ fn route_port(t: &Token, n: i64) -> Result<Option<u16>, Diagnostic> {
         _ => u16::try_from(n)
             .map(Some)
             .map_err(|_| Diagnostic::at(&t.pos, format!("invalid port {n}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::options::Options;
+
+    /// A self-signed route certificate (it is its own CA) in a temp directory.
+    fn files(tag: &str) -> (std::path::PathBuf, String, String) {
+        let dir =
+            std::env::temp_dir().join(format!("rnats-cluster-tls-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+        let cert = params.self_signed(&key).expect("cert");
+        let (c, k) = (dir.join("c.pem"), dir.join("k.pem"));
+        std::fs::write(&c, cert.pem()).expect("write");
+        std::fs::write(&k, key.serialize_pem()).expect("write");
+        (dir, c.display().to_string(), k.display().to_string())
+    }
+
+    fn load(conf: &str) -> Result<Options, String> {
+        let map = crate::config::parse_str(conf, "t.conf", &|_| None).map_err(|e| e.to_string())?;
+        let mut o = Options::default();
+        crate::config::apply_map("t.conf", &map, &mut o).map_err(|e| e.to_string())?;
+        Ok(o)
+    }
+
+    #[test]
+    fn route_tls_and_the_auth_timeout_it_implies() {
+        let (dir, cert, key) = files("apply");
+        let tls =
+            format!("tls {{ cert_file: \"{cert}\", key_file: \"{key}\", ca_file: \"{cert}\" }}");
+        let o = load(&format!("cluster {{ port: -1, {tls} }}")).expect("loads");
+        let t = o.cluster.tls.as_ref().expect("route TLS");
+        assert_eq!(t.timeout(), Duration::from_secs(2));
+        // nats-server's getDefaultAuthTimeout: TLS timeout + 1 s.
+        assert_eq!(o.cluster.auth_timeout, Duration::from_secs(3));
+        let tls4 = tls.replace(" }", ", timeout: 4 }");
+        let o = load(&format!("cluster {{ port: -1, {tls4} }}")).expect("loads");
+        assert_eq!(o.cluster.auth_timeout, Duration::from_secs(5));
+        let o = load(&format!(
+            "cluster {{ port: -1, authorization {{ user: a, password: b, timeout: 7 }}, {tls} }}"
+        ))
+        .expect("loads");
+        assert_eq!(o.cluster.auth_timeout, Duration::from_secs(7));
+        let o = load("cluster { port: -1 }").expect("loads");
+        assert!(o.cluster.tls.is_none());
+        assert_eq!(o.cluster.auth_timeout, Duration::from_secs(2));
+        // `insecure` is kept for the dialling side.
+        let insecure = tls.replace(" }", ", insecure: true }");
+        let o = load(&format!("cluster {{ port: -1, {insecure} }}")).expect("loads");
+        assert!(o.cluster.tls.as_ref().is_some_and(|t| t.settings.insecure));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn route_tls_errors_as_nats_server() {
+        assert_eq!(
+            load("cluster {\n  tls { bogus: 1 }\n}\n").expect_err("refused"),
+            "t.conf:2:9: error parsing tls config, unknown field \"bogus\""
+        );
+        let e = load("cluster {\n  tls { cert_file: \"/nope.pem\", key_file: \"/nope.pem\" }\n}\n")
+            .expect_err("refused");
+        assert!(
+            e.ends_with(
+                "error parsing X509 certificate/key pair: open /nope.pem: no such file or directory"
+            ),
+            "{e}"
+        );
     }
 }

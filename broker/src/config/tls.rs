@@ -21,13 +21,19 @@ pub(crate) fn apply_tls(
     opts: &mut Options,
     warnings: &mut Vec<Warning>,
 ) -> Result<(), Diagnostic> {
-    let settings = parse_tls(tok, warnings)?;
+    let settings = parse_tls(tok, true, warnings)?;
     let config = TlsConfig::build(settings).map_err(|e| Diagnostic::on(tok, e))?;
     opts.tls = Some(config);
     Ok(())
 }
 
-fn parse_tls(tok: &Token, warnings: &mut Vec<Warning>) -> Result<TlsSettings, Diagnostic> {
+/// nats-server's `parseTLS`; `client_ctx` is false for `cluster` (and gateway) blocks, where
+/// `verify_cert_and_check_known_urls` is allowed.
+pub(crate) fn parse_tls(
+    tok: &Token,
+    client_ctx: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<TlsSettings, Diagnostic> {
     let Value::Map(m) = &tok.value else {
         return Err(mismatch(tok, "map[string]interface {}"));
     };
@@ -51,9 +57,7 @@ fn parse_tls(tok: &Token, warnings: &mut Vec<Warning>) -> Result<TlsSettings, Di
             "key_file" => s.key_file = Some(file("key_file")?),
             "ca_file" => s.ca_file = Some(file("ca_file")?),
             // Only affects certificates the server verifies as a client (routes, leafs).
-            "insecure" => {
-                boolean("insecure")?;
-            }
+            "insecure" => s.insecure = boolean("insecure")?,
             "verify" => s.verify = boolean("verify")?,
             "verify_and_map" => {
                 let on = boolean("verify_and_map")?;
@@ -62,8 +66,12 @@ fn parse_tls(tok: &Token, warnings: &mut Vec<Warning>) -> Result<TlsSettings, Di
             }
             "verify_cert_and_check_known_urls" => {
                 if boolean("verify_cert_and_check_known_urls")? {
-                    let msg = "verify_cert_and_check_known_urls not supported in this context";
-                    return Err(err(msg.into()));
+                    if client_ctx {
+                        let msg = "verify_cert_and_check_known_urls not supported in this context";
+                        return Err(err(msg.into()));
+                    }
+                    s.verify = true;
+                    warnings.push(Warning::unsupported(&v.pos, k));
                 }
             }
             "allow_insecure_cipher_suites" => {

@@ -36,6 +36,15 @@ pub struct ClusterVarz {
     /// Seconds.
     #[serde(skip_serializing_if = "is_zero_f64", serialize_with = "ser_f64")]
     pub tls_timeout: f64,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_required: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_verify: bool,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_time"
+    )]
+    pub tls_cert_not_after: Option<DateTime<Utc>>,
 }
 
 fn is_zero_u16(v: &u16) -> bool {
@@ -58,7 +67,10 @@ fn cluster_varz(s: &Server) -> ClusterVarz {
         cluster_port: s.routes.listen_addr().map_or(0, |a| a.port()),
         auth_timeout: o.cluster.auth_timeout.as_secs_f64(),
         urls: o.cluster.routes.iter().map(|r| r.addr()).collect(),
-        tls_timeout: 2.0,
+        tls_timeout: o.cluster.tls_timeout().as_secs_f64(),
+        tls_required: o.cluster.tls.is_some(),
+        tls_verify: o.cluster.tls.is_some(),
+        tls_cert_not_after: o.cluster.tls.as_ref().and_then(|t| t.cert_not_after),
     }
 }
 

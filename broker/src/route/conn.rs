@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::info::{OutConnect, OutInfo, PeerConnect, PeerInfo};
@@ -93,7 +93,9 @@ pub struct Dialed {
     pub gossip_mode: u8,
 }
 
-/// Serves one route connection until it closes; then maybe reconnects.
+/// Serves one route connection until it closes; then maybe reconnects. With route TLS the
+/// handshake comes first (this server is the TLS client when it dialled), and nothing is
+/// written before it completes.
 pub async fn serve(
     server: Arc<Server>,
     stream: TcpStream,
@@ -121,9 +123,56 @@ pub async fn serve(
         remote_subs: Mutex::new(HashMap::new()),
         start: chrono::Utc::now(),
     });
-    tracing::info!("{} - Route connection created", route.label());
     let opts = server.options();
-    let (rd, wr) = stream.into_split();
+    let Some(tls) = &opts.cluster.tls else {
+        let (rd, wr) = stream.into_split();
+        return run(server, route, dialed, rd, wr).await;
+    };
+    let label = route.label();
+    match dialed
+        .as_ref()
+        .map(|d| server.routes.tls_name_for(&d.url.host))
+    {
+        None => {
+            if let Some((s, session)) = tls.accept(stream, &label).await {
+                log_session(&label, &session);
+                let (rd, wr) = tokio::io::split(s);
+                return run(server, route, dialed, rd, wr).await;
+            }
+        }
+        Some(name) => match tls.connect(stream, &name, &label).await {
+            Ok((s, session)) => {
+                log_session(&label, &session);
+                let (rd, wr) = tokio::io::split(s);
+                return run(server, route, dialed, rd, wr).await;
+            }
+            Err(f) if f.hostname => server.routes.forget_tls_name(&name),
+            Err(_) => {}
+        },
+    }
+    shared.close(CloseReason::TlsHandshakeError);
+    tracing::info!("{label} - Router connection closed: TLS Handshake Failure");
+    super::dial::after_close(&server, &route, false, CloseReason::TlsHandshakeError);
+}
+
+fn log_session(label: &str, s: &crate::tls::TlsSession) {
+    tracing::debug!("{label} - TLS handshake complete");
+    tracing::debug!(
+        "{label} - TLS version {}, cipher suite {}",
+        s.version,
+        s.cipher
+    );
+}
+
+/// The route protocol over an established (plain or TLS) connection.
+async fn run<R, W>(server: Arc<Server>, route: Arc<Route>, dialed: Option<Dialed>, rd: R, wr: W)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let shared = route.shared.clone();
+    let opts = server.options();
+    let tls_required = opts.cluster.tls.is_some();
     let writer = tokio::spawn(writer::run(shared.clone(), wr, opts.write_deadline));
     if let Some(d) = &dialed {
         let c = &opts.cluster;
@@ -146,7 +195,7 @@ pub async fn serve(
             pedantic: false,
             user,
             pass,
-            tls_required: false,
+            tls_required,
             headers: true,
             name: &server.id,
             cluster: &name,
@@ -158,6 +207,7 @@ pub async fn serve(
         .outbound
         .push_proto(&route_info(&server, dialed.is_none()));
     shared.outbound.wake();
+    tracing::info!("{} - Route connection created", route.label());
 
     let mut conn = RouteConn {
         server: server.clone(),
@@ -217,7 +267,8 @@ pub fn route_info(server: &Server, with_nonce: bool) -> Vec<u8> {
         port,
         headers: true,
         auth_required: c.auth_required(),
-        tls_required: false,
+        tls_required: c.tls.is_some(),
+        tls_verify: c.tls.is_some(),
         max_payload: opts.max_payload,
         ip: &ip,
         nonce: &nonce,
@@ -244,7 +295,7 @@ struct RouteConn {
 }
 
 impl RouteConn {
-    async fn run(&mut self, mut rd: tokio::net::tcp::OwnedReadHalf) {
+    async fn run<R: AsyncRead + Unpin>(&mut self, mut rd: R) {
         let opts = self.server.options();
         let c = &opts.cluster;
         let mut buf = BytesMut::with_capacity(READ_BUF);

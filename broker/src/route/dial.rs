@@ -31,7 +31,11 @@ const CONNECT_ERROR_REPORTS: u64 = 3600;
 
 /// Starts dialling every configured route.
 pub fn solicit_configured(server: &Arc<Server>) {
-    for url in server.options().cluster.routes.clone() {
+    let routes = server.options().cluster.routes.clone();
+    server
+        .routes
+        .save_tls_name(routes.iter().map(|r| r.host.clone()));
+    for url in routes {
         let server = server.clone();
         tokio::spawn(async move {
             connect(

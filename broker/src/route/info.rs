@@ -29,6 +29,8 @@ pub struct OutInfo<'a> {
     pub auth_required: bool,
     #[serde(skip_serializing_if = "is_false")]
     pub tls_required: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_verify: bool,
     pub max_payload: usize,
     #[serde(skip_serializing_if = "str::is_empty")]
     pub ip: &'a str,

@@ -11,8 +11,6 @@ use crate::server::{Server, host_port};
 /// Why routes could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RouteStartError {
-    #[error("route TLS (cluster {{ tls {{}} }}) is not implemented yet")]
-    TlsNotImplemented,
     #[error("listen for route connections on {addr}: {source}")]
     Listen {
         addr: String,
@@ -38,9 +36,6 @@ pub async fn bind(server: &Arc<Server>) -> Result<Option<Bound>, RouteStartError
     let c = &opts.cluster;
     if !c.enabled() {
         return Ok(None);
-    }
-    if c.tls_configured {
-        return Err(RouteStartError::TlsNotImplemented);
     }
     let port = c.port.unwrap_or(0);
     let listener = TcpListener::bind((c.host.as_str(), port))
@@ -81,6 +76,9 @@ pub fn start(server: &Arc<Server>, bound: Bound) -> tokio::task::JoinHandle<()> 
         "Listening for route connections on {}",
         host_port(&c.host, addr)
     );
+    if c.tls.as_ref().is_some_and(|t| t.settings.insecure) {
+        tracing::warn!("{}", crate::tls::route::INSECURE_WARNING);
+    }
     if c.pool_size > 1 {
         tracing::debug!(
             "Route pooling (pool_size {}) is not implemented: one connection per peer",

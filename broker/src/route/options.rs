@@ -123,8 +123,8 @@ pub struct ClusterOptions {
     pub username: Option<String>,
     pub password: Option<String>,
     pub auth_timeout: Duration,
-    /// Route TLS settings, when configured (not implemented yet: starting refuses).
-    pub tls_configured: bool,
+    /// Route TLS (`cluster { tls {} }`): both sides of every route, when configured.
+    pub tls: Option<crate::tls::RouteTls>,
     pub advertise: Option<String>,
     pub no_advertise: bool,
     /// Attempts for an explicit route before giving up; 0 = forever.
@@ -145,7 +145,7 @@ impl Default for ClusterOptions {
             username: None,
             password: None,
             auth_timeout: DEFAULT_ROUTE_AUTH_TIMEOUT,
-            tls_configured: false,
+            tls: None,
             advertise: None,
             no_advertise: false,
             connect_retries: 0,
@@ -165,6 +165,22 @@ impl ClusterOptions {
 
     pub fn auth_required(&self) -> bool {
         self.username.is_some()
+    }
+
+    /// nats-server's `getDefaultAuthTimeout`: the TLS timeout plus one second with route TLS,
+    /// else 2 s.
+    pub fn default_auth_timeout(&self) -> Duration {
+        match &self.tls {
+            Some(tls) => tls.timeout() + Duration::from_secs(1),
+            None => DEFAULT_ROUTE_AUTH_TIMEOUT,
+        }
+    }
+
+    /// `/varz` `cluster.tls_timeout` (the default when TLS is off, as nats-server fills it).
+    pub fn tls_timeout(&self) -> Duration {
+        self.tls
+            .as_ref()
+            .map_or(crate::tls::DEFAULT_TLS_TIMEOUT, |t| t.timeout())
     }
 }
 

@@ -3,7 +3,7 @@
 //! peers advertise (pushed to clients as asynchronous INFO).
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -50,6 +50,9 @@ pub struct Routes {
     pub(crate) advertise_ip: RwLock<String>,
     /// Bumped when the client URLs change (so client INFO is rebuilt).
     pub(crate) urls_gen: AtomicU64,
+    /// The first hostname among the configured routes (`routeTLSName`): the name a TLS route
+    /// dialled by IP (learnt by gossip) checks the server's certificate against.
+    tls_name: RwLock<String>,
 }
 
 impl Default for Routes {
@@ -63,11 +66,43 @@ impl Default for Routes {
             self_addrs: Mutex::new(HashSet::new()),
             advertise_ip: RwLock::new(String::new()),
             urls_gen: AtomicU64::new(0),
+            tls_name: RwLock::new(String::new()),
         }
     }
 }
 
 impl Routes {
+    /// nats-server's `saveRouteTLSName`: keeps the first configured route host that is not
+    /// an IP address.
+    pub(crate) fn save_tls_name(&self, hosts: impl IntoIterator<Item = String>) {
+        let mut name = self.tls_name.write();
+        if name.is_empty()
+            && let Some(h) = hosts.into_iter().find(|h| h.parse::<IpAddr>().is_err())
+        {
+            *name = h;
+        }
+    }
+
+    /// The name to verify a dialled route's certificate against: the host, or the saved
+    /// route TLS name when the host is an IP address.
+    pub(crate) fn tls_name_for(&self, host: &str) -> String {
+        let saved = self.tls_name.read();
+        if !saved.is_empty() && host.parse::<IpAddr>().is_ok() {
+            saved.clone()
+        } else {
+            host.to_string()
+        }
+    }
+
+    /// A handshake failed on the name: forget it if it was the saved one (nats-server resets
+    /// `routeTLSName`, nats-server issue 1256).
+    pub(crate) fn forget_tls_name(&self, name: &str) {
+        let mut saved = self.tls_name.write();
+        if *saved == name {
+            saved.clear();
+        }
+    }
+
     pub fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
     }

@@ -96,6 +96,13 @@ impl Failure {
     }
 }
 
+/// [`looks_like_tls`] with the failure as text (routes log every failure as an error).
+pub(super) async fn first_record(stream: &TcpStream) -> Result<(), String> {
+    looks_like_tls(stream).await.map_err(|f| match f {
+        Failure::Probe(m) | Failure::Error(m) => m,
+    })
+}
+
 /// Go's first-record check: a plaintext client (e.g. `CONNECT ...`) is dropped without the
 /// alert rustls would send.
 async fn looks_like_tls(stream: &TcpStream) -> Result<(), Failure> {

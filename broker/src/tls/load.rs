@@ -26,17 +26,27 @@ pub(super) struct Built {
     pub not_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Builds the server config and a digest of every file it read.
-pub(super) fn server_config(s: &TlsSettings) -> Result<Built, String> {
+/// What the files of a `tls {}` block hold once read: the server's certificate and key,
+/// the trusted roots (`ca_file`, or the system's when verifying without one) and a digest.
+pub(super) struct Material {
+    pub provider: Arc<CryptoProvider>,
+    pub certified: Option<Arc<CertifiedKey>>,
+    pub roots: Option<RootCertStore>,
+    pub digest: [u8; 32],
+    pub not_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Reads the certificate, key and CA files (GenTLSConfig's checks and texts).
+pub(super) fn material(s: &TlsSettings) -> Result<Material, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut digest = Sha256::new();
     let certified = match (&s.cert_file, &s.key_file) {
         (Some(_), None) => return Err("missing 'key_file' in TLS configuration".into()),
         (None, Some(_)) => return Err("missing 'cert_file' in TLS configuration".into()),
-        (Some(cert), Some(key)) => Some(
+        (Some(cert), Some(key)) => Some(Arc::new(
             key_pair(cert, key, &provider, &mut digest)
                 .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?,
-        ),
+        )),
         (None, None) => None,
     };
     let roots = match &s.ca_file {
@@ -44,29 +54,54 @@ pub(super) fn server_config(s: &TlsSettings) -> Result<Built, String> {
         None if s.verify => Some(system_roots()),
         None => None,
     };
-    let versions: &[&'static rustls::SupportedProtocolVersion] = match s.min_version {
-        MinVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
-        MinVersion::Tls13 => &[&rustls::version::TLS13],
-    };
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(versions)
-        .map_err(|e| e.to_string())?;
-    let builder = if s.verify {
-        let roots = roots.unwrap_or_else(RootCertStore::empty);
-        builder.with_client_cert_verifier(verify::client_verifier(roots, provider)?)
-    } else {
-        builder.with_no_client_auth()
-    };
     let not_after = certified
         .as_ref()
         .and_then(|c| c.cert.first())
         .and_then(not_after);
-    let resolver: Arc<dyn ResolvesServerCert> = Arc::new(FixedCert(certified.map(Arc::new)));
-    Ok(Built {
-        config: builder.with_cert_resolver(resolver),
+    Ok(Material {
+        provider,
+        certified,
+        roots,
         digest: digest.finalize().into(),
         not_after,
     })
+}
+
+/// The protocol versions `min_version` allows.
+pub(super) fn versions(s: &TlsSettings) -> &'static [&'static rustls::SupportedProtocolVersion] {
+    static TLS12_UP: [&rustls::SupportedProtocolVersion; 2] =
+        [&rustls::version::TLS13, &rustls::version::TLS12];
+    static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+    match s.min_version {
+        MinVersion::Tls12 => &TLS12_UP,
+        MinVersion::Tls13 => &TLS13_ONLY,
+    }
+}
+
+/// Builds the server config and a digest of every file it read.
+pub(super) fn server_config(s: &TlsSettings) -> Result<Built, String> {
+    let m = material(s)?;
+    let config = server_config_from(s, &m)?;
+    Ok(Built {
+        config,
+        digest: m.digest,
+        not_after: m.not_after,
+    })
+}
+
+/// The server side of `m`: a client certificate is required when `s.verify`.
+pub(super) fn server_config_from(s: &TlsSettings, m: &Material) -> Result<ServerConfig, String> {
+    let builder = ServerConfig::builder_with_provider(m.provider.clone())
+        .with_protocol_versions(versions(s))
+        .map_err(|e| e.to_string())?;
+    let builder = if s.verify {
+        let roots = m.roots.clone().unwrap_or_else(RootCertStore::empty);
+        builder.with_client_cert_verifier(verify::client_verifier(roots, m.provider.clone())?)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let resolver: Arc<dyn ResolvesServerCert> = Arc::new(FixedCert(m.certified.clone()));
+    Ok(builder.with_cert_resolver(resolver))
 }
 
 /// The certificate's `notAfter` (Go's `tlsCertNotAfter`).

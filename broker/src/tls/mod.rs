@@ -1,10 +1,12 @@
-//! TLS for client connections (rustls, ring provider): what `tls {}` and the `--tls*` flags
-//! configure ([`TlsSettings`]), the server configuration built from it ([`TlsConfig`], as
-//! nats-server's `GenTLSConfig`), and the upgrade of an accepted socket (`accept`).
+//! TLS (rustls, ring provider): what `tls {}` and the `--tls*` flags configure
+//! ([`TlsSettings`]), the client-port server configuration built from it ([`TlsConfig`], as
+//! nats-server's `GenTLSConfig`), the upgrade of an accepted socket (`accept`), and route TLS
+//! (`route`: both sides of `cluster { tls {} }`).
 
 mod accept;
 mod flags;
 mod load;
+pub mod route;
 mod session;
 mod verify;
 
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 pub use accept::{Handshake, handshake, peek_first_byte};
 pub use flags::TlsFlags;
+pub use route::RouteTls;
 pub use session::{PeerCertInfo, TlsSession};
 pub use verify::{pinned_cert_ok, spki_sha256_hex};
 
@@ -55,6 +58,9 @@ pub struct TlsSettings {
     /// (`pinned_certs`, lower case); `None` when not configured.
     pub pinned_certs: Option<BTreeSet<String>>,
     pub min_version: MinVersion,
+    /// Do not verify the certificate chain and name of a server this server dials (`insecure`;
+    /// only routes dial with TLS here).
+    pub insecure: bool,
 }
 
 /// A built client TLS configuration: the settings, the rustls server config made from the

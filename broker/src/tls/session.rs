@@ -31,8 +31,8 @@ pub struct PeerCertInfo {
 }
 
 impl TlsSession {
-    /// Reads the session parameters from a server-side rustls connection.
-    pub fn of(conn: &rustls::ServerConnection, first: bool) -> TlsSession {
+    /// Reads the session parameters from a rustls connection (either side).
+    pub fn of(conn: &rustls::CommonState, first: bool) -> TlsSession {
         TlsSession {
             version: conn
                 .protocol_version()

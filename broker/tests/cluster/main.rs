@@ -8,6 +8,7 @@ mod accounts;
 mod common;
 mod harness;
 mod partition;
+mod tls;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -47,7 +48,7 @@ async fn wait_interest(nodes: &[Node], owner: usize, subject: &str) {
 }
 
 /// Every server publishes to a subscriber on every other server; each message arrives once.
-async fn check_all_pairs(nodes: &[Node]) {
+pub(crate) async fn check_all_pairs(nodes: &[Node]) {
     let clients: Vec<async_nats::Client> =
         futures::future::join_all(nodes.iter().map(connect)).await;
     let mut subs = Vec::new();

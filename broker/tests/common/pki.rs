@@ -78,6 +78,20 @@ impl Pki {
         self.issue(name, p)
     }
 
+    /// A route certificate for `localhost` and `127.0.0.1`: routes are TLS server and client
+    /// both, so it carries both extended key usages.
+    pub fn route(&self, name: &str) -> CertFiles {
+        let mut p = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("route params");
+        p.distinguished_name = DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        self.issue(name, p)
+    }
+
     /// A client certificate with subject `dn` (in order) and e-mail SANs `emails`.
     pub fn client(&self, name: &str, dn: &[(DnType, &str)], emails: &[&str]) -> CertFiles {
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("client params");

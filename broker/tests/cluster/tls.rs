@@ -1,0 +1,191 @@
+//! Route TLS (`cluster { tls {} }`) with certificates made at test time: a cluster of rnats
+//! servers and a mixed one with the reference deliver across TLS routes; a dialler without TLS
+//! or with a certificate from another CA is refused by either server and never joins; a silent
+//! or plaintext peer is closed as the reference closes it; `/varz` shows the reference's fields.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::common::pki::Pki;
+use crate::harness::{Kind, MESH, Node, cluster_with, node};
+
+/// The route TLS block for `pki`'s CA and a route certificate named `name`.
+fn conf(pki: &Pki, name: &str) -> std::path::PathBuf {
+    let cert = pki.route(name);
+    let text = format!(
+        "cluster {{\n  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n    ca_file: \"{}\"\n    \
+         timeout: 1\n  }}\n}}\n",
+        cert.cert.display(),
+        cert.key.display(),
+        pki.ca.display()
+    );
+    let path = pki.path(&format!("{name}.conf"));
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// How many times `needle` is in the node's log.
+fn count(n: &Node, needle: &str) -> usize {
+    n.proc.log().matches(needle).count()
+}
+
+/// Starts `intruder` dialling `target` and waits until `target` refused two of its attempts
+/// (explicit routes retry every second); then neither side has a route to the other. A TLS
+/// intruder logs the failed handshake too.
+fn refused(target: &Node, others: usize, tls: bool, intruder: impl FnOnce() -> Node) {
+    const ERR: &str = "TLS route handshake error";
+    let before = count(target, ERR);
+    let bad = intruder();
+    let deadline = Instant::now() + MESH;
+    while count(target, ERR) < before + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{} did not refuse {}: log\n{}\n--- intruder\n{}",
+            target.name,
+            bad.name,
+            target.proc.log(),
+            bad.proc.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(target.peers().len(), others, "{} routes", target.name);
+    assert!(bad.peers().is_empty(), "{} joined", bad.name);
+    assert!(
+        !tls || bad.proc.log().contains(ERR),
+        "the intruder reports the refused handshake:\n{}",
+        bad.proc.log()
+    );
+}
+
+#[tokio::test]
+async fn three_rnats_servers_over_tls_routes() {
+    let pki = Pki::new("route-tls-3");
+    let c = conf(&pki, "route");
+    let c = c.to_string_lossy();
+    let nodes = cluster_with(&[Kind::Rnats; 3], &["-c", &c]);
+    crate::check_all_pairs(&nodes).await;
+    let v = nodes[1].http("/varz");
+    assert_eq!(v["cluster"]["tls_required"], true);
+    assert_eq!(v["cluster"]["tls_verify"], true);
+}
+
+#[tokio::test]
+async fn mixed_cluster_over_tls_routes() {
+    let pki = Pki::new("route-tls-mixed");
+    let c = conf(&pki, "route");
+    let c = c.to_string_lossy();
+    let nodes = cluster_with(
+        &[Kind::Reference, Kind::Rnats, Kind::Reference],
+        &["-c", &c],
+    );
+    crate::check_all_pairs(&nodes).await;
+    // `/varz` cluster TLS fields as the reference shows them.
+    let fields = |n: &Node| {
+        let v = n.http("/varz");
+        let cl = &v["cluster"];
+        (
+            cl["tls_required"].clone(),
+            cl["tls_verify"].clone(),
+            cl["tls_timeout"].clone(),
+            cl["auth_timeout"].clone(),
+            cl["tls_cert_not_after"].is_string(),
+        )
+    };
+    let reference = fields(&nodes[0]);
+    assert_eq!(reference.0, serde_json::json!(true));
+    assert_eq!(fields(&nodes[1]), reference);
+}
+
+#[tokio::test]
+async fn plaintext_and_foreign_ca_dialers_are_refused() {
+    let pki = Pki::new("route-tls-refuse");
+    let c = conf(&pki, "route");
+    let c = c.to_string_lossy();
+    let nodes = cluster_with(&[Kind::Rnats, Kind::Reference], &["-c", &c]);
+    let other = Pki::new("route-tls-other");
+    let foreign = conf(&other, "foreign");
+    let foreign = foreign.to_string_lossy();
+    for (i, target) in nodes.iter().enumerate() {
+        let seed = [target.route_url()];
+        refused(target, 1, false, || {
+            node(Kind::Rnats, &format!("plain{i}"), &seed, &[])
+        });
+        refused(target, 1, true, || {
+            node(
+                Kind::Rnats,
+                &format!("foreign{i}"),
+                &seed,
+                &["-c", &foreign],
+            )
+        });
+    }
+    // The reference dialling in plaintext is refused by rnats too.
+    let seed = [nodes[0].route_url()];
+    refused(&nodes[0], 1, false, || {
+        node(Kind::Reference, "refplain", &seed, &[])
+    });
+    // And a reference server with a certificate from another CA.
+    refused(&nodes[0], 1, true, || {
+        node(Kind::Reference, "refforeign", &seed, &["-c", &foreign])
+    });
+}
+
+/// What a raw socket to the route port gets after writing `send`: the bytes read before the
+/// close, and how long the close took.
+fn raw_route(port: u16, send: &[u8]) -> (Vec<u8>, Duration) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let start = Instant::now();
+    s.write_all(send).expect("write");
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    (got, start.elapsed())
+}
+
+#[tokio::test]
+async fn silent_and_plaintext_peers_are_closed_as_the_reference() {
+    let pki = Pki::new("route-tls-timeout");
+    let c = conf(&pki, "route");
+    let c = c.to_string_lossy();
+    for kind in [Kind::Reference, Kind::Rnats] {
+        let n = node(kind, "s0", &[], &["-c", &c]);
+        let port = n.proc.cluster_port.expect("cluster port");
+        // Nothing is sent before the handshake (no INFO in plaintext); a silent peer is closed
+        // after the 1 s TLS timeout without a byte.
+        let (got, took) = raw_route(port, b"");
+        assert!(
+            got.is_empty(),
+            "{kind:?} wrote {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+            "{kind:?} closed a silent peer after {took:?}"
+        );
+        assert!(
+            n.proc.wait_log(
+                &format!("TLS route handshake error: read tcp 127.0.0.1:{port}->"),
+                Duration::from_secs(5)
+            ),
+            "{kind:?} logs the timeout:\n{}",
+            n.proc.log()
+        );
+        // A plaintext route CONNECT is dropped at once, without an answer.
+        let (got, took) = raw_route(port, b"CONNECT {\"verbose\":false}\r\nPING\r\n");
+        assert!(
+            got.is_empty(),
+            "{kind:?} wrote {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        assert!(took < Duration::from_millis(900), "{kind:?} took {took:?}");
+        assert!(
+            n.proc.wait_log(
+                "TLS route handshake error: tls: first record does not look like a TLS handshake",
+                Duration::from_secs(5)
+            ),
+            "{kind:?} logs the plaintext peer:\n{}",
+            n.proc.log()
+        );
+    }
+}
