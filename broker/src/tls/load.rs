@@ -100,8 +100,12 @@ pub(super) fn server_config_from(s: &TlsSettings, m: &Material) -> Result<Server
     } else {
         builder.with_no_client_auth()
     };
-    let resolver: Arc<dyn ResolvesServerCert> = Arc::new(FixedCert(m.certified.clone()));
-    Ok(builder.with_cert_resolver(resolver))
+    Ok(builder.with_cert_resolver(cert_resolver(m)))
+}
+
+/// Presents `m`'s certificate (none: every handshake fails).
+pub(super) fn cert_resolver(m: &Material) -> Arc<dyn ResolvesServerCert> {
+    Arc::new(FixedCert(m.certified.clone()))
 }
 
 /// The certificate's `notAfter` (Go's `tlsCertNotAfter`).

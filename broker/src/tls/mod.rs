@@ -7,6 +7,7 @@ mod accept;
 mod flags;
 mod load;
 pub mod route;
+mod route_verify;
 mod session;
 mod verify;
 

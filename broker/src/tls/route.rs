@@ -11,6 +11,8 @@ use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ResolvesServerCert;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::sign::CertifiedKey;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, ServerConfig,
@@ -19,17 +21,22 @@ use rustls::{
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
 
+use super::route_verify::{CheckClient, CheckServer, Rejected, Slot};
 use super::{TlsSession, TlsSettings, load, pinned_cert_ok};
 
 /// nats-server's warning when `insecure` is set (`clusterTLSInsecureWarning`).
 pub const INSECURE_WARNING: &str = "TLS certificate chain and hostname of solicited routes will not \
                                     be verified. DO NOT USE IN PRODUCTION!";
 
-/// A built route TLS configuration: the accepting and the dialling side.
+/// A built route TLS configuration: the accepting and the dialling side. Each handshake gets
+/// its own rustls configuration around these verifiers (see `route_verify`).
 #[derive(Clone)]
 pub struct RouteTls {
     pub settings: TlsSettings,
-    server: Arc<ServerConfig>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    resolver: Arc<dyn ResolvesServerCert>,
+    check_client: Arc<dyn ClientCertVerifier>,
+    check_server: Arc<dyn ServerCertVerifier>,
     client: Arc<ClientConfig>,
     material: [u8; 32],
     /// When this server's route certificate expires (`/varz` `cluster.tls_cert_not_after`).
@@ -66,8 +73,10 @@ impl RouteTls {
             ..settings.clone()
         };
         let m = load::material(&forced)?;
-        let server = load::server_config_from(&forced, &m)?;
+        // Built once here so that configuration errors surface at load time.
+        load::server_config_from(&forced, &m)?;
         let roots = m.roots.clone().unwrap_or_else(RootCertStore::empty);
+        let check_client = super::verify::client_verifier(roots.clone(), m.provider.clone())?;
         let verifier: Arc<dyn ServerCertVerifier> = if settings.insecure {
             Arc::new(Insecure(m.provider.signature_verification_algorithms))
         } else {
@@ -82,11 +91,14 @@ impl RouteTls {
             .with_protocol_versions(load::versions(&forced))
             .map_err(|e| e.to_string())?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
+            .with_custom_certificate_verifier(verifier.clone())
             .with_client_cert_resolver(Arc::new(ClientCert(m.certified.clone())));
         Ok(RouteTls {
             settings,
-            server: Arc::new(server),
+            provider: m.provider.clone(),
+            resolver: load::cert_resolver(&m),
+            check_client,
+            check_server: verifier,
             client: Arc::new(client),
             material: m.digest,
             cert_not_after: m.not_after,
@@ -112,10 +124,27 @@ impl RouteTls {
     ) -> Option<(server::TlsStream<TcpStream>, TlsSession)> {
         tracing::debug!("{label} - Starting TLS route server handshake");
         let expired = read_timeout(&stream);
-        let acceptor = TlsAcceptor::from(self.server.clone());
+        let slot = Slot::default();
+        let config = ServerConfig::builder_with_provider(self.provider.clone())
+            .with_protocol_versions(load::versions(&self.settings))
+            .map(|b| {
+                b.with_client_cert_verifier(Arc::new(CheckClient {
+                    inner: self.check_client.clone(),
+                    slot: slot.clone(),
+                }))
+                .with_cert_resolver(self.resolver.clone())
+            });
+        let acceptor = match config {
+            Ok(c) => TlsAcceptor::from(Arc::new(c)),
+            Err(e) => {
+                tracing::error!("{label} - TLS route handshake error: {e}");
+                return None;
+            }
+        };
         let run = async {
             super::accept::first_record(&stream).await?;
-            acceptor.accept(stream).await.map_err(|e| go_error(&e))
+            let r = acceptor.accept(stream).await;
+            r.map_err(|e| rejection(&slot).map_or_else(|| go_error(&e), |r| r.text))
         };
         let stream = self.finish(run, &expired, label).await?;
         let session = TlsSession::of(stream.get_ref().1, false);
@@ -136,16 +165,21 @@ impl RouteTls {
             return Err(failed);
         };
         let expired = read_timeout(&stream);
-        let connector = TlsConnector::from(self.client.clone());
-        let mut hostname = false;
+        let slot = Slot::default();
+        let mut config = (*self.client).clone();
+        config
+            .dangerous()
+            .set_certificate_verifier(Arc::new(CheckServer {
+                inner: self.check_server.clone(),
+                slot: slot.clone(),
+            }));
+        let connector = TlsConnector::from(Arc::new(config));
         let run = async {
             let r = connector.connect(server_name, stream).await;
-            r.map_err(|e| {
-                hostname = is_hostname_error(&e);
-                go_error(&e)
-            })
+            r.map_err(|e| rejection(&slot).map_or_else(|| go_error(&e), |r| r.text))
         };
         let Some(stream) = self.finish(run, &expired, label).await else {
+            let hostname = rejection(&slot).is_some_and(|r| r.hostname);
             return Err(DialFailure { hostname });
         };
         let session = TlsSession::of(stream.get_ref().1, false);
@@ -250,13 +284,9 @@ fn rustls_error(e: &std::io::Error) -> Option<&Error> {
     e.get_ref().and_then(|i| i.downcast_ref::<Error>())
 }
 
-fn is_hostname_error(e: &std::io::Error) -> bool {
-    matches!(
-        rustls_error(e),
-        Some(Error::InvalidCertificate(
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
-        ))
-    )
+/// The verifier's own account of a refused certificate, when that was the failure.
+fn rejection(slot: &Slot) -> Option<Rejected> {
+    slot.lock().clone()
 }
 
 /// A handshake error in the words of Go's `crypto/tls` and `crypto/x509` for the common cases.

@@ -6,20 +6,26 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::common::pki::Pki;
-use crate::harness::{Kind, MESH, Node, cluster_with, node};
+use sha2::Digest;
+
+use crate::common::pki::{CertFiles, Pki};
+use crate::harness::{Kind, MESH, Node, cluster_with, node, wait_mesh};
 
 /// The route TLS block for `pki`'s CA and a route certificate named `name`.
 fn conf(pki: &Pki, name: &str) -> std::path::PathBuf {
-    let cert = pki.route(name);
+    conf_with(pki, &pki.route(name), name, "")
+}
+
+/// The route TLS block for `cert` with `extra` lines, written as `<file>.conf`.
+fn conf_with(pki: &Pki, cert: &CertFiles, file: &str, extra: &str) -> std::path::PathBuf {
     let text = format!(
         "cluster {{\n  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n    ca_file: \"{}\"\n    \
-         timeout: 1\n  }}\n}}\n",
+         timeout: 1\n    {extra}\n  }}\n}}\n",
         cert.cert.display(),
         cert.key.display(),
         pki.ca.display()
     );
-    let path = pki.path(&format!("{name}.conf"));
+    let path = pki.path(&format!("{file}.conf"));
     std::fs::write(&path, text).expect("write config");
     path
 }
@@ -119,6 +125,34 @@ async fn plaintext_and_foreign_ca_dialers_are_refused() {
             )
         });
     }
+    // A dialler trusting the cluster's CA but presenting a certificate from another one is
+    // refused by the accepting side, which logs it in the same words on both servers.
+    let stranger = other.route("stranger");
+    let mixed = conf_with(&pki, &stranger, "mixed", "");
+    let mixed = mixed.to_string_lossy();
+    let sum: String = sha2::Sha256::digest(&stranger.der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let want = format!(
+        "TLS route handshake error: tls: failed to verify certificate: x509: certificate \
+         signed by unknown authority (CN=stranger SHA-256: {sum})"
+    );
+    for (i, target) in nodes.iter().enumerate() {
+        let seed = [target.route_url()];
+        // With TLS 1.3 the dialler's handshake ends before its certificate is checked: it
+        // sees a read error (the alert), not a handshake error, with Go as with rustls.
+        refused(target, 1, false, || {
+            node(Kind::Rnats, &format!("mixed{i}"), &seed, &["-c", &mixed])
+        });
+        assert!(target.proc.log().contains(&want), "{}", target.proc.log());
+    }
+    // Either side refuses a certificate from another CA with Go's alert and words.
+    for n in &nodes {
+        let log = n.proc.log();
+        assert!(log.contains("remote error: tls: bad certificate"), "{log}");
+        assert!(!log.contains("unknown certificate authority"), "{log}");
+    }
     // The reference dialling in plaintext is refused by rnats too.
     let seed = [nodes[0].route_url()];
     refused(&nodes[0], 1, false, || {
@@ -188,4 +222,59 @@ async fn silent_and_plaintext_peers_are_closed_as_the_reference() {
             n.proc.log()
         );
     }
+}
+
+#[tokio::test]
+async fn host_names_checked_and_insecure_as_the_reference() {
+    let pki = Pki::new("route-tls-names");
+    // A certificate naming `localhost` only: dialling 127.0.0.1 must fail the name check.
+    let cert = pki.route_for("local", &["localhost"]);
+    let c = conf_with(&pki, &cert, "local", "");
+    let c = c.to_string_lossy();
+    let seed = node(Kind::Reference, "s0", &[], &["-c", &c]);
+    let port = seed.proc.cluster_port.expect("cluster port");
+    let sum: String = sha2::Sha256::digest(&cert.der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let want = format!(
+        "TLS route handshake error: tls: failed to verify certificate: x509: cannot validate \
+         certificate for 127.0.0.1 because it doesn't contain any IP SANs (CN=local SHA-256: {sum})"
+    );
+    for kind in [Kind::Reference, Kind::Rnats] {
+        let by_ip = node(kind, "byip", &[seed.route_url()], &["-c", &c]);
+        assert!(
+            by_ip.proc.wait_log(&want, MESH),
+            "{kind:?} dialler logs {want:?}:\n{}",
+            by_ip.proc.log()
+        );
+        assert!(by_ip.peers().is_empty(), "{kind:?} joined by IP");
+    }
+    // Seeded by name, the mesh forms: peers learnt by gossip are dialled by IP and checked
+    // against the first configured route hostname (`localhost`).
+    let by_name = [format!("nats://localhost:{port}")];
+    let mut nodes = vec![seed];
+    for (i, kind) in [Kind::Rnats, Kind::Reference, Kind::Rnats]
+        .into_iter()
+        .enumerate()
+    {
+        nodes.push(node(kind, &format!("s{}", i + 1), &by_name, &["-c", &c]));
+    }
+    wait_mesh(&nodes);
+    crate::check_all_pairs(&nodes).await;
+    // `insecure` skips the dialler's checks: seeded by IP, it joins (and warns as nats-server).
+    let ins = conf_with(&pki, &cert, "insecure", "insecure: true");
+    let ins = ins.to_string_lossy();
+    nodes.push(node(
+        Kind::Rnats,
+        "s4",
+        &[nodes[0].route_url()],
+        &["-c", &ins],
+    ));
+    wait_mesh(&nodes);
+    assert!(
+        nodes[4].proc.log().contains("DO NOT USE IN PRODUCTION!"),
+        "insecure warning:\n{}",
+        nodes[4].proc.log()
+    );
 }

@@ -81,8 +81,13 @@ impl Pki {
     /// A route certificate for `localhost` and `127.0.0.1`: routes are TLS server and client
     /// both, so it carries both extended key usages.
     pub fn route(&self, name: &str) -> CertFiles {
-        let mut p = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .expect("route params");
+        self.route_for(name, &["localhost", "127.0.0.1"])
+    }
+
+    /// A route certificate for the names (DNS or IP) in `sans`.
+    pub fn route_for(&self, name: &str, sans: &[&str]) -> CertFiles {
+        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
+        let mut p = CertificateParams::new(sans).expect("route params");
         p.distinguished_name = DistinguishedName::new();
         p.distinguished_name.push(DnType::CommonName, name);
         p.extended_key_usages = vec![
