@@ -88,6 +88,32 @@ pub fn map_user<'u>(cert_der: &[u8], users: &'u [User]) -> Option<&'u User> {
     None
 }
 
+/// The names a route certificate offers for authorization, in the order nats-server's
+/// `checkClientTLSCertSubject` tries them for routes: SAN e-mails, DNS names (flagged `true`)
+/// and URIs, then the subject with its domain components, then the subject. Empty when the
+/// certificate does not parse.
+pub(crate) fn route_names(cert_der: &[u8]) -> Vec<(String, bool)> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(cert_der) else {
+        return Vec::new();
+    };
+    let (emails, dns, uris) = alt_names(&cert);
+    let mut out: Vec<(String, bool)> = emails.iter().map(|e| (e.to_string(), false)).collect();
+    out.extend(dns.iter().map(|d| (d.to_string(), true)));
+    out.extend(uris.iter().map(|u| (u.to_string(), false)));
+    let subject = cert.subject();
+    let rdn = go_rdn_string(subject);
+    let dcs: Vec<String> = subject
+        .iter_attributes()
+        .filter(|a| a.attr_type().to_id_string() == OID_DC)
+        .filter_map(|a| go_string(a).map(|v| format!("DC={v}")))
+        .collect();
+    if !dcs.is_empty() {
+        out.push((format!("{rdn},{}", dcs.join(",")), false));
+    }
+    out.push((rdn, false));
+    out
+}
+
 /// SAN e-mail addresses, DNS names and URIs, each in certificate order.
 fn alt_names<'a>(cert: &'a X509Certificate<'a>) -> (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>) {
     let (mut emails, mut dns, mut uris) = (Vec::new(), Vec::new(), Vec::new());

@@ -119,10 +119,6 @@ fn key(
         }
         "tls" => {
             let settings = super::tls::parse_tls(t, false, warnings)?;
-            if settings.map {
-                // Route authorization by certificate (`TLSMap`) is not implemented.
-                warnings.push(Warning::unsupported(&t.pos, "verify_and_map"));
-            }
             let tls = RouteTls::build(settings).map_err(|e| Diagnostic::on(t, e))?;
             c.tls = Some(tls);
         }

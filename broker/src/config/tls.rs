@@ -71,7 +71,7 @@ pub(crate) fn parse_tls(
                         return Err(err(msg.into()));
                     }
                     s.verify = true;
-                    warnings.push(Warning::unsupported(&v.pos, k));
+                    s.check_known_urls = true;
                 }
             }
             "allow_insecure_cipher_suites" => {

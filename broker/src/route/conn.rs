@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
+use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::info::{OutConnect, OutInfo, PeerConnect, PeerInfo};
 use super::options::RouteUrl;
-use super::parse::{RouteOp, parse};
+use super::parse::{RouteOp, describe, parse};
 use crate::client::delivery::Publisher;
 use crate::client::{ClientShared, CloseReason, writer};
 use crate::server::Server;
@@ -47,6 +48,8 @@ pub struct Route {
     pub retry: AtomicBool,
     remote_subs: Mutex<HashMap<RemoteKey, Arc<Subscription>>>,
     pub start: chrono::DateTime<chrono::Utc>,
+    /// The peer's TLS certificate, with route TLS.
+    pub peer_cert: OnceLock<CertificateDer<'static>>,
 }
 
 impl Route {
@@ -122,6 +125,7 @@ pub async fn serve(
         retry: AtomicBool::new(false),
         remote_subs: Mutex::new(HashMap::new()),
         start: chrono::Utc::now(),
+        peer_cert: OnceLock::new(),
     });
     let opts = server.options();
     let Some(tls) = &opts.cluster.tls else {
@@ -135,14 +139,14 @@ pub async fn serve(
     {
         None => {
             if let Some((s, session)) = tls.accept(stream, &label).await {
-                log_session(&label, &session);
+                log_session(&route, &session);
                 let (rd, wr) = tokio::io::split(s);
                 return run(server, route, dialed, rd, wr).await;
             }
         }
         Some(name) => match tls.connect(stream, &name, &label).await {
             Ok((s, session)) => {
-                log_session(&label, &session);
+                log_session(&route, &session);
                 let (rd, wr) = tokio::io::split(s);
                 return run(server, route, dialed, rd, wr).await;
             }
@@ -155,7 +159,12 @@ pub async fn serve(
     super::dial::after_close(&server, &route, false, CloseReason::TlsHandshakeError);
 }
 
-fn log_session(label: &str, s: &crate::tls::TlsSession) {
+/// Logs the finished handshake and keeps the peer's certificate.
+fn log_session(route: &Route, s: &crate::tls::TlsSession) {
+    if let Some(c) = s.peer_certs.first() {
+        let _ = route.peer_cert.set(c.clone());
+    }
+    let label = route.label();
     tracing::debug!("{label} - TLS handshake complete");
     tracing::debug!(
         "{label} - TLS version {}, cipher suite {}",
@@ -492,7 +501,20 @@ impl RouteConn {
         }
         let opts = self.server.options();
         let co = &opts.cluster;
-        if let Some(user) = &co.username {
+        let by_cert = super::certauth::authorized(co, self.route.peer_cert.get());
+        if by_cert == Some(false) {
+            self.send_err("Authorization Violation");
+            tracing::error!(
+                "{} - authentication error - User {:?}",
+                self.route.label(),
+                c.user
+            );
+            self.route
+                .shared
+                .close(CloseReason::AuthenticationViolation);
+            return false;
+        }
+        if let (None, Some(user)) = (by_cert, &co.username) {
             let pass = co.password.as_deref().unwrap_or("");
             if c.user != *user || !crate::auth::password_matches(pass, &c.pass) {
                 self.send_err("Authorization Violation");
@@ -710,53 +732,6 @@ fn route_account(server: &Server, name: &[u8]) -> Option<Arc<crate::account::Acc
     }
     let is_account_key = name.len() == 56 && name.starts_with('A');
     (is_account_key && server.trust().is_some()).then(|| server.register_account(name))
-}
-
-/// An op as the trace log shows it (`[RS+ $G foo]`, `[RMSG $G foo | q 5]`).
-fn describe(op: &RouteOp) -> String {
-    let l = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
-    match op {
-        RouteOp::Info(j) => format!("[INFO {}]", l(j)),
-        RouteOp::Connect(_) => "[CONNECT ...]".to_string(),
-        RouteOp::Ping => "[PING]".to_string(),
-        RouteOp::Pong => "[PONG]".to_string(),
-        RouteOp::Ok => "[OK]".to_string(),
-        RouteOp::Err(t) => format!("[-ERR {}]", l(t)),
-        RouteOp::Sub {
-            account,
-            subject,
-            queue,
-        } => match queue {
-            Some((q, w)) => format!("[RS+ {} {} {} {w}]", l(account), l(subject), l(q)),
-            None => format!("[RS+ {} {}]", l(account), l(subject)),
-        },
-        RouteOp::Unsub {
-            account,
-            subject,
-            queue,
-        } => match queue {
-            Some(q) => format!("[RS- {} {} {}]", l(account), l(subject), l(q)),
-            None => format!("[RS- {} {}]", l(account), l(subject)),
-        },
-        RouteOp::Msg {
-            account,
-            subject,
-            reply,
-            queues,
-            message,
-            ..
-        } => {
-            let q: Vec<String> = queues.iter().map(l).collect();
-            format!(
-                "[RMSG {} {} {} {:?} {}]",
-                l(account),
-                l(subject),
-                reply.as_ref().map(l).unwrap_or_default(),
-                q,
-                message.len()
-            )
-        }
-    }
 }
 
 /// The first route PING goes out sooner than the interval, so RTT and liveness are known

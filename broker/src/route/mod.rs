@@ -3,10 +3,11 @@
 //! handshake, `RS+`/`RS-` interest, `RMSG`/`HMSG`, the one-hop rule, gossip of peers, and
 //! `connect_urls` pushed to clients.
 //!
-//! Layout: `options` (the `cluster {}` block), `parse` (wire parser), `info` (INFO/CONNECT
+//! Layout: `options` (the `cluster {}` block), `certauth` (authorization by certificate), `parse` (wire parser), `info` (INFO/CONNECT
 //! bodies), `registry` (peers, local interest, client URLs), `conn` (one route connection),
 //! `dial` (soliciting and reconnecting), `listen` (the accept loop).
 
+pub mod certauth;
 pub mod conn;
 pub mod dial;
 pub mod info;

@@ -1,5 +1,6 @@
 //! The route protocol parser (sans-IO): INFO, CONNECT, PING/PONG, +OK/-ERR, RS+/RS-, LS+/LS-,
 //! RMSG/HMSG/LMSG, as nats-server 2.15 sends them between servers. "Incomplete" is `Ok(None)`.
+//! Also how an op reads in the trace log.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -265,6 +266,53 @@ fn msg_args(rest: &[u8], at: usize, headers: bool, leaf: bool) -> Result<MsgArgs
         header_len,
         size,
     })
+}
+
+/// An op as the trace log shows it (`[RS+ $G foo]`, `[RMSG $G foo | q 5]`).
+pub(super) fn describe(op: &RouteOp) -> String {
+    let l = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
+    match op {
+        RouteOp::Info(j) => format!("[INFO {}]", l(j)),
+        RouteOp::Connect(_) => "[CONNECT ...]".to_string(),
+        RouteOp::Ping => "[PING]".to_string(),
+        RouteOp::Pong => "[PONG]".to_string(),
+        RouteOp::Ok => "[OK]".to_string(),
+        RouteOp::Err(t) => format!("[-ERR {}]", l(t)),
+        RouteOp::Sub {
+            account,
+            subject,
+            queue,
+        } => match queue {
+            Some((q, w)) => format!("[RS+ {} {} {} {w}]", l(account), l(subject), l(q)),
+            None => format!("[RS+ {} {}]", l(account), l(subject)),
+        },
+        RouteOp::Unsub {
+            account,
+            subject,
+            queue,
+        } => match queue {
+            Some(q) => format!("[RS- {} {} {}]", l(account), l(subject), l(q)),
+            None => format!("[RS- {} {}]", l(account), l(subject)),
+        },
+        RouteOp::Msg {
+            account,
+            subject,
+            reply,
+            queues,
+            message,
+            ..
+        } => {
+            let q: Vec<String> = queues.iter().map(l).collect();
+            format!(
+                "[RMSG {} {} {} {:?} {}]",
+                l(account),
+                l(subject),
+                reply.as_ref().map(l).unwrap_or_default(),
+                q,
+                message.len()
+            )
+        }
+    }
 }
 
 #[cfg(test)]

@@ -42,9 +42,19 @@ pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
         .map_err(|e| format!("log file: {e}"))?;
     let auth_changed = auth_settings(&current) != auth_settings(&next);
     let auth = crate::auth::AuthState::from_options(&next);
+    let route_pins = |o: &Options| {
+        o.cluster
+            .tls
+            .as_ref()
+            .map(|t| t.settings.pinned_certs.clone())
+    };
+    let pins_changed = route_pins(&current) != route_pins(&next);
     server.set_options(next);
     if auth_changed {
         server.set_auth(auth);
+    }
+    if pins_changed {
+        crate::route::certauth::recheck_pinned(server);
     }
     tracing::info!("Reloaded server configuration");
     Ok(())

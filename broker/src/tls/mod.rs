@@ -48,6 +48,9 @@ pub struct TlsSettings {
     pub verify: bool,
     /// Map the client certificate's subject or SAN to a configured user (`verify_and_map`).
     pub map: bool,
+    /// Routes only: a peer is authorized by a DNS name of its certificate matching a configured
+    /// route's host (`verify_cert_and_check_known_urls`).
+    pub check_known_urls: bool,
     /// Handshake deadline; zero means [`DEFAULT_TLS_TIMEOUT`].
     pub timeout: Duration,
     /// TLS before INFO (`handshake_first`).

@@ -278,3 +278,156 @@ async fn host_names_checked_and_insecure_as_the_reference() {
         nodes[4].proc.log()
     );
 }
+
+/// Starts `intruder` dialling `target` and waits until it was told `Authorization Violation`
+/// twice; then neither has a route to the other.
+fn unauthorized(target: &Node, others: usize, intruder: impl FnOnce() -> Node) {
+    let bad = intruder();
+    let deadline = Instant::now() + MESH;
+    while count(&bad, "Authorization Violation") < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{} was not refused by {}: log\n{}\n--- target\n{}",
+            bad.name,
+            target.name,
+            bad.proc.log(),
+            target.proc.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(target.peers().len(), others, "{} routes", target.name);
+    assert!(bad.peers().is_empty(), "{} joined", bad.name);
+}
+
+/// A server whose cluster block comes from `conf` alone (`--cluster` would clear the file's
+/// route user, in nats-server as in rnats), with `routes` as `--routes`.
+fn node_conf(kind: Kind, name: &str, routes: &[String], conf: &str) -> Node {
+    let bin = match kind {
+        Kind::Rnats => crate::common::process::rnats_bin(),
+        Kind::Reference => crate::common::process::reference_bin(),
+    };
+    let routes = routes.join(",");
+    let mut args = vec!["-n", name, "-c", conf];
+    if !routes.is_empty() {
+        args.extend(["--routes", &routes]);
+    }
+    Node {
+        kind,
+        name: name.to_string(),
+        proc: crate::common::process::spawn(&bin, &args),
+    }
+}
+
+/// A cluster TLS config (`listen` on a random loopback port) with `tls_extra` in its `tls`
+/// block and `cluster_extra` in its `cluster` block.
+fn conf_file(
+    pki: &Pki,
+    cert: &CertFiles,
+    file: &str,
+    tls_extra: &str,
+    cluster_extra: &str,
+) -> String {
+    let text = format!(
+        "cluster {{\n  name: test\n  listen: \"127.0.0.1:-1\"\n  {cluster_extra}\n  tls {{\n    \
+         cert_file: \"{}\"\n    key_file: \"{}\"\n    ca_file: \"{}\"\n    {tls_extra}\n  }}\n}}\n",
+        cert.cert.display(),
+        cert.key.display(),
+        pki.ca.display()
+    );
+    let path = pki.path(&format!("{file}.conf"));
+    std::fs::write(&path, text).expect("write config");
+    path.to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn routes_authorized_by_certificate_as_the_reference() {
+    let pki = Pki::new("route-tls-map");
+    let cert = pki.route("route");
+    // verify_and_map: the certificate's subject is the route user.
+    let user = "authorization { user: \"CN=route\" }";
+    let map = conf_file(&pki, &cert, "map", "verify_and_map: true", user);
+    let mut nodes = vec![node_conf(Kind::Reference, "s0", &[], &map)];
+    let seed = [nodes[0].route_url()];
+    nodes.push(node_conf(Kind::Rnats, "s1", &seed, &map));
+    nodes.push(node_conf(Kind::Rnats, "s2", &seed, &map));
+    wait_mesh(&nodes);
+    crate::check_all_pairs(&nodes).await;
+    let stranger = pki.route("stranger");
+    let stranger = conf_file(&pki, &stranger, "stranger", "verify_and_map: true", user);
+    for (i, target) in nodes.iter().enumerate().take(2) {
+        let seed = [target.route_url()];
+        unauthorized(target, 2, || {
+            node_conf(Kind::Rnats, &format!("x{i}"), &seed, &stranger)
+        });
+    }
+    drop(nodes);
+    // verify_cert_and_check_known_urls: a DNS name of the certificate is the host of one of
+    // the accepting server's routes (here `localhost`, of a route that never answers).
+    let known = "verify_cert_and_check_known_urls: true";
+    let urls = conf_file(
+        &pki,
+        &cert,
+        "urls",
+        known,
+        "routes: [\"nats://localhost:1\"]",
+    );
+    let elsewhere = pki.route_for("elsewhere", &["elsewhere.example", "127.0.0.1"]);
+    let elsewhere = conf_file(&pki, &elsewhere, "elsewhere", known, "");
+    for kind in [Kind::Reference, Kind::Rnats] {
+        let s0 = node_conf(kind, "s0", &[], &urls);
+        let seed = [s0.route_url()];
+        let s1 = node_conf(Kind::Rnats, "s1", &seed, &urls);
+        let pair = vec![s0, s1];
+        wait_mesh(&pair);
+        unauthorized(&pair[0], 1, || {
+            node_conf(Kind::Rnats, "elsewhere", &seed, &elsewhere)
+        });
+    }
+}
+
+/// The certificate's pin: SHA-256 of its SubjectPublicKeyInfo, in hex.
+fn spki(c: &CertFiles) -> String {
+    let der = rustls::pki_types::CertificateDer::from(c.der.clone());
+    rnats_broker::tls::spki_sha256_hex(&der).expect("certificate parses")
+}
+
+#[tokio::test]
+async fn reloaded_pinned_certs_cut_routes_as_the_reference() {
+    let pki = Pki::new("route-tls-pins");
+    let cert = pki.route("route");
+    let other = pki.route("other");
+    let pins = |c: &CertFiles| format!("pinned_certs: [\"{}\"]", spki(c));
+    let peer = conf_file(&pki, &cert, "peer", &pins(&cert), "");
+    for kind in [Kind::Reference, Kind::Rnats] {
+        let file = format!("pins-{kind:?}");
+        // The name in the file: nats-server's reload does not re-apply `-n`.
+        let named = |pins: String| {
+            let path = conf_file(&pki, &cert, &file, &pins, "");
+            let text = std::fs::read_to_string(&path).expect("read");
+            std::fs::write(&path, format!("server_name: s0\n{text}")).expect("write");
+            path
+        };
+        let own = named(pins(&cert));
+        let s0 = node_conf(kind, "s0", &[], &own);
+        let s1 = node_conf(Kind::Rnats, "s1", &[s0.route_url()], &peer);
+        let pair = vec![s0, s1];
+        wait_mesh(&pair);
+        // Pin another certificate and reload: the route is cut and stays refused.
+        named(pins(&other));
+        pair[0].proc.signal("HUP");
+        let log = |n: &Node| n.proc.log();
+        assert!(
+            pair[0].proc.wait_log("due to pinned certs reload", MESH),
+            "{kind:?} cuts the route:\n{}",
+            log(&pair[0])
+        );
+        assert!(
+            pair[0]
+                .proc
+                .wait_log("TLS route handshake error: certificate not pinned", MESH),
+            "{kind:?} refuses the reconnect:\n{}",
+            log(&pair[0])
+        );
+        assert!(pair[0].peers().is_empty(), "{kind:?} keeps a route");
+    }
+}
