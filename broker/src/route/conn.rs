@@ -375,6 +375,17 @@ impl RouteConn {
 
     fn process(&mut self, buf: &mut BytesMut) -> bool {
         loop {
+            // An accepted route must start with CONNECT: anything else (a TLS ClientHello from
+            // a peer configured for route TLS, an INFO) is an authorization violation, as in
+            // nats-server's parser (`awaitingAuth`).
+            if !self.got_connect && buf.first().is_some_and(|b| !matches!(b, b'C' | b'c')) {
+                self.send_err("Authorization Violation");
+                tracing::error!("{} - authentication error", self.route.label());
+                self.route
+                    .shared
+                    .close(CloseReason::AuthenticationViolation);
+                return false;
+            }
             match parse(buf) {
                 Ok(Some(op)) => {
                     tracing::trace!("{} - <<- {}", self.route.label(), describe(&op));

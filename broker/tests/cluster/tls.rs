@@ -431,3 +431,29 @@ async fn reloaded_pinned_certs_cut_routes_as_the_reference() {
         assert!(pair[0].peers().is_empty(), "{kind:?} keeps a route");
     }
 }
+
+#[tokio::test]
+async fn tls_dialer_to_a_plaintext_server_is_refused_as_the_reference() {
+    // What a TLS dialler sends first: a ClientHello record header and the start of its body.
+    const HELLO: &[u8] = b"\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03";
+    let mut answers = Vec::new();
+    for kind in [Kind::Reference, Kind::Rnats] {
+        let n = node(kind, "plain", &[], &[]);
+        let port = n.proc.cluster_port.expect("cluster port");
+        let (got, took) = raw_route(port, HELLO);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        // The route INFO first (plaintext), then the refusal and the close.
+        let (info, rest) = text.split_once("\r\n").expect("INFO line");
+        assert!(info.starts_with("INFO {"), "{kind:?}: {text:?}");
+        assert!(took < Duration::from_secs(2), "{kind:?} took {took:?}");
+        assert!(
+            n.proc
+                .wait_log("authentication error", Duration::from_secs(5)),
+            "{kind:?}:\n{}",
+            n.proc.log()
+        );
+        answers.push(rest.to_string());
+    }
+    assert_eq!(answers[0], "-ERR 'Authorization Violation'\r\n");
+    assert_eq!(answers[1], answers[0]);
+}
