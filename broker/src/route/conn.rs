@@ -313,7 +313,9 @@ impl RouteConn {
         tokio::pin!(ping);
         let auth = tokio::time::sleep(c.auth_timeout);
         tokio::pin!(auth);
-        let auth_on = !self.route.solicited;
+        // nats-server starts the auth timer on accepted routes only when route authorization
+        // is configured (`authRequired && !didSolicit`).
+        let auth_on = !self.route.solicited && c.auth_required();
         let shared = self.route.shared.clone();
         loop {
             if buf.capacity() - buf.len() < 1024 {

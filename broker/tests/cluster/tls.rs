@@ -457,3 +457,31 @@ async fn tls_dialer_to_a_plaintext_server_is_refused_as_the_reference() {
     assert_eq!(answers[0], "-ERR 'Authorization Violation'\r\n");
     assert_eq!(answers[1], answers[0]);
 }
+
+#[tokio::test]
+async fn no_auth_timer_on_routes_without_authorization() {
+    // Without route authorization nats-server sets no auth timer: a silent accepted route is
+    // not cut with `Authentication Timeout` (with route TLS its default would be 3 s).
+    for kind in [Kind::Reference, Kind::Rnats] {
+        let n = node(kind, "s0", &[], &[]);
+        let port = n.proc.cluster_port.expect("cluster port");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let start = Instant::now();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while start.elapsed() < Duration::from_millis(3500) {
+            match s.read(&mut buf) {
+                Ok(0) => panic!(
+                    "{kind:?} closed a silent route: {:?}",
+                    String::from_utf8_lossy(&got)
+                ),
+                Ok(k) => got.extend_from_slice(&buf[..k]),
+                Err(_) => {}
+            }
+        }
+        let text = String::from_utf8_lossy(&got);
+        assert!(!text.contains("-ERR"), "{kind:?}: {text:?}");
+    }
+}
