@@ -485,3 +485,68 @@ async fn no_auth_timer_on_routes_without_authorization() {
         assert!(!text.contains("-ERR"), "{kind:?}: {text:?}");
     }
 }
+
+/// The route INFO a TLS route peer (presenting `cert`) reads after the handshake.
+async fn route_info_over_tls(port: u16, pki: &Pki, cert: &CertFiles) -> serde_json::Value {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use tokio::io::AsyncBufReadExt;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&pki.ca).expect("ca") {
+        roots.add(c.expect("ca cert")).expect("add root");
+    }
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert.cert)
+        .expect("cert")
+        .map(|c| c.expect("cert"))
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(&cert.key).expect("key");
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_client_auth_cert(chain, key)
+    .expect("client cert");
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("tcp");
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let name = ServerName::try_from("127.0.0.1").expect("name");
+    let tls = connector.connect(name, tcp).await.expect("handshake");
+    let mut rd = tokio::io::BufReader::new(tls);
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(5), rd.read_line(&mut line))
+        .await
+        .expect("INFO in time")
+        .expect("INFO");
+    let json = line.strip_prefix("INFO ").expect("INFO line");
+    serde_json::from_str(json.trim()).expect("INFO JSON")
+}
+
+#[tokio::test]
+async fn route_info_after_the_handshake_says_tls_as_the_reference() {
+    let pki = Pki::new("route-tls-info");
+    let cert = pki.route("route");
+    let c = conf_with(&pki, &cert, "route", "");
+    let c = c.to_string_lossy();
+    let mut infos = Vec::new();
+    for kind in [Kind::Reference, Kind::Rnats] {
+        let n = node(kind, "s0", &[], &["-c", &c]);
+        let port = n.proc.cluster_port.expect("cluster port");
+        let v = route_info_over_tls(port, &pki, &cert).await;
+        let field = |k: &str| v.get(k).cloned();
+        infos.push((
+            field("tls_required"),
+            field("tls_verify"),
+            field("auth_required"),
+            v["nonce"].is_string(),
+        ));
+        // The ports file names the route port `tls://`, as nats-server writes it.
+        let ports = std::fs::read_to_string(&n.proc.ports_file).expect("ports file");
+        assert!(ports.contains("\"tls://127.0.0.1:"), "{kind:?}: {ports}");
+    }
+    let t = Some(serde_json::Value::Bool(true));
+    assert_eq!(infos[0], (t.clone(), t, None, true));
+    assert_eq!(infos[1], infos[0]);
+}
