@@ -1,6 +1,7 @@
 //! The reader task of a client connection: reads, parses, and applies each op.
 
 mod operator;
+pub(crate) use operator::permissions_from_jwt;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -3,6 +3,7 @@
 
 mod accept;
 mod conn;
+pub(crate) use conn::permissions_from_jwt;
 pub mod connect;
 pub(crate) mod delivery;
 pub mod outbound;
@@ -56,6 +57,8 @@ pub enum CloseReason {
     AuthenticationExpired,
     /// Closed by a `$SYS.REQ.SERVER.<id>.KICK` request.
     Kicked,
+    /// Operator mode: the account JWT revoked the user (seen on a reload).
+    Revocation,
 }
 
 impl CloseReason {
@@ -85,6 +88,7 @@ impl CloseReason {
             CloseReason::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
             CloseReason::AuthenticationExpired => "Authentication Expired",
             CloseReason::Kicked => "Kicked",
+            CloseReason::Revocation => "Credentials Revoked",
         }
     }
 

@@ -136,7 +136,7 @@ fn moved_account(
     }
 }
 
-fn drop_forbidden_subs(c: &ClientShared, perms: &crate::permissions::Permissions) {
+pub(super) fn drop_forbidden_subs(c: &ClientShared, perms: &crate::permissions::Permissions) {
     let mut errors = Vec::new();
     for sub in c.subscriptions() {
         if perms.can_subscribe(&sub.subject, sub.queue.as_deref()) {

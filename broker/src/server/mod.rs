@@ -4,6 +4,7 @@ mod auth_state;
 pub mod info;
 mod lame_duck;
 mod operator;
+mod operator_reload;
 mod reload;
 mod signals;
 pub mod stats;

@@ -49,12 +49,19 @@ pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
             .map(|t| t.settings.pinned_certs.clone())
     };
     let pins_changed = route_pins(&current) != route_pins(&next);
+    let operator_mode = next.operator_mode();
+    // The trust the connected JWT users were checked against (the new one replaces it).
+    let old_trust = server.trust();
     server.set_options(next);
     if auth_changed {
         server.set_auth(auth);
     }
     if pins_changed {
         crate::route::certauth::recheck_pinned(server);
+    }
+    // nats-server re-checks operator mode's accounts and clients on every reload.
+    if operator_mode {
+        server.recheck_jwt_clients(old_trust.as_deref());
     }
     tracing::info!("Reloaded server configuration");
     Ok(())
@@ -114,6 +121,15 @@ fn auth_settings(o: &Options) -> impl PartialEq + '_ {
         o.tls
             .as_ref()
             .map(|t| (t.settings.map, &t.settings.pinned_certs)),
+        &o.system_account,
+        o.operator.as_ref().map(|op| {
+            let operators: Vec<_> = op
+                .operators
+                .iter()
+                .map(|c| (&c.claims.subject, &c.claims.id, c.claims.issued_at))
+                .collect();
+            (operators, op.memory_resolver, &op.preloads, &op.pinned)
+        }),
     )
 }
 

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod jwt_client;
 pub mod nsc;
 pub mod pki;
 pub mod process;

@@ -164,6 +164,8 @@ impl Conn {
             meta.tags = user.tags.clone();
             meta.name_tag = user.account.claims.claims.name.clone();
         }
+        // Kept so a reload can check the JWT again against the new trust.
+        self.shared.set_credentials(self.opts.clone());
         true
     }
 
