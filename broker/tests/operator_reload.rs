@@ -1,8 +1,9 @@
 //! A reload in operator mode against the reference nats-server: both servers run the config
 //! `nsc generate config --mem-resolver` writes, clients of every kind connect, then the
-//! account JWTs change (a user revoked, bearer tokens disallowed, a connection limit lowered,
-//! an account removed from the preloads) and both servers get SIGHUP. Each client must be cut
-//! with the same bytes and the same `/connz` reason, or stay and keep receiving messages.
+//! account JWTs change (a user revoked, bearer tokens disallowed, a connection and a payload
+//! limit lowered, an account removed from the preloads) and both servers get SIGHUP. Each
+//! client must be cut with the same bytes and the same `/connz` reason, or stay and keep
+//! receiving messages.
 
 mod common;
 
@@ -68,7 +69,7 @@ fn change_accounts(nsc: &Nsc, b: &str) {
     // its bearer JWT.
     nsc.run(&["edit", "user", "-a", "A", "-n", "bearer", "--bearer=false"]);
     nsc.run(&["edit", "account", "A", "--disallow-bearer"]);
-    nsc.run(&["edit", "account", "L", "--conns", "1"]);
+    nsc.run(&["edit", "account", "L", "--conns", "1", "--payload", "4"]);
     let conf = nsc.server_config();
     let text = std::fs::read_to_string(&conf).expect("config");
     let kept: Vec<&str> = text.lines().filter(|l| !l.contains(b)).collect();
@@ -152,6 +153,12 @@ fn scenario(
     let mut buf = Vec::new();
     let closed = read_until(s, &mut buf, |b| has(b, b"hello\r\n"));
     seen.insert("keep after publish", (lines(&buf), closed));
+    // The client that stayed in L has its account's new payload limit.
+    let s = &mut open[4].1; // "older of two"
+    s.write_all(b"PUB x 5\r\nhello\r\n").expect("pub");
+    let mut buf = Vec::new();
+    let closed = read_until(s, &mut buf, |_| false);
+    seen.insert("older of two publishes 5 bytes", (lines(&buf), closed));
     // Every client is still open here: only the cut ones are in the closed list.
     let reasons = closed_reasons(p, nsc);
     drop(open);
@@ -211,40 +218,56 @@ fn a_reload_rechecks_jwt_clients_as_the_reference_does() {
         }
         out
     };
-    let expected: [(&str, &str, Option<&str>); 8] = [
-        ("keep", "PONG", None),
+    // Name, a line it must see, whether it is closed then, its `/connz` close reason.
+    let expected: [(&str, &str, bool, Option<&str>); 9] = [
+        ("keep", "PONG", false, None),
         (
             "revoked",
             "-ERR 'User Authentication Revoked'",
+            true,
             Some("Credentials Revoked"),
         ),
         (
             "bearer",
             "-ERR 'Authorization Violation'",
+            true,
             Some("Authentication Failure"),
         ),
         (
             "removed account",
             "-ERR 'Authorization Violation'",
+            true,
             Some("Authentication Failure"),
         ),
-        ("older of two", "PONG", None),
+        (
+            "older of two",
+            "PONG",
+            false,
+            Some("Maximum Message Payload Exceeded"),
+        ),
         (
             "newer of two",
             "-ERR 'maximum account active connections exceeded'",
+            true,
             Some("Maximum Account Connections Exceeded"),
         ),
-        ("sender", "PONG", None),
-        ("keep after publish", "hello", None),
+        ("sender", "PONG", false, None),
+        ("keep after publish", "hello", false, None),
+        (
+            "older of two publishes 5 bytes",
+            "-ERR 'Maximum Payload Violation'",
+            true,
+            None,
+        ),
     ];
     for (server, (seen, reasons)) in &results {
-        for (name, line, reason) in expected {
+        for (name, line, cut, reason) in expected {
             let (got, closed) = &seen[name];
             assert!(
                 got.iter().any(|l| l == line),
                 "{server} {name}: expected {line:?} in {got:?}"
             );
-            assert_eq!(*closed, reason.is_some(), "{server} {name}: {got:?}");
+            assert_eq!(*closed, cut, "{server} {name}: {got:?}");
             assert_eq!(
                 reasons.get(name).map(String::as_str),
                 reason,

@@ -481,6 +481,7 @@ impl Conn {
         if generation != self.options_gen {
             self.options_gen = generation;
             self.apply_parser_limits();
+            self.refresh_jwt_limits();
         }
     }
 

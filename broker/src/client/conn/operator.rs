@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::Conn;
-use crate::auth::jwt::{self, Presented, Refusal, claims};
+use crate::auth::jwt::{self, JwtUser, Presented, Refusal, claims};
 use crate::client::CloseReason;
 use crate::permissions::{
     DEFAULT_RESPONSE_EXPIRES, DEFAULT_RESPONSE_MAX, Entry, Permissions, ResponsePermission,
@@ -110,21 +110,7 @@ impl Conn {
             .map(|p| Arc::new(permissions_from_jwt(p)));
         self.shared.set_permissions(perms);
         self.refresh_permissions();
-        let acc_limits = &user.account.claims.nats.limits.nats;
-        let o = self.server.options();
-        let server_subs = if o.max_subscriptions == 0 {
-            -1
-        } else {
-            o.max_subscriptions as i64
-        };
-        let subs = min_limit(min_limit(user.max_subs, acc_limits.subs), server_subs);
-        self.max_subs = (subs >= 0).then_some(subs as usize);
-        let payload = min_limit(
-            min_limit(user.max_payload, acc_limits.payload),
-            o.max_payload as i64,
-        );
-        self.max_payload = (payload >= 0).then_some(payload as usize);
-        self.apply_parser_limits();
+        self.apply_jwt_limits(&user);
         // The sooner of the user's end and the account JWT's `exp` (nats-server runs a timer
         // per account that expires all its clients).
         let now = tokio::time::Instant::now();
@@ -167,6 +153,48 @@ impl Conn {
         // Kept so a reload can check the JWT again against the new trust.
         self.shared.set_credentials(self.opts.clone());
         true
+    }
+
+    /// The tighter of the user's, account's and server's subscription and payload limits
+    /// (`applyAccountLimits`).
+    fn apply_jwt_limits(&mut self, user: &JwtUser) {
+        let acc_limits = &user.account.claims.nats.limits.nats;
+        let o = self.server.options();
+        let server_subs = if o.max_subscriptions == 0 {
+            -1
+        } else {
+            o.max_subscriptions as i64
+        };
+        let subs = min_limit(min_limit(user.max_subs, acc_limits.subs), server_subs);
+        self.max_subs = (subs >= 0).then_some(subs as usize);
+        let payload = min_limit(
+            min_limit(user.max_payload, acc_limits.payload),
+            o.max_payload as i64,
+        );
+        self.max_payload = (payload >= 0).then_some(payload as usize);
+        self.apply_parser_limits();
+    }
+
+    /// After a reload: the limits again from the user JWT and the account JWT now resolved
+    /// (a refused JWT changes nothing here; the reload's re-check cuts that client).
+    pub(super) fn refresh_jwt_limits(&mut self) {
+        if !self.connected || self.opts.jwt.is_empty() {
+            return;
+        }
+        let Some(trust) = self.server.trust() else {
+            return;
+        };
+        let nonce = self.shared.transport().nonce.clone();
+        let host = self.shared.addr.ip().to_string();
+        let presented = Presented {
+            jwt: &self.opts.jwt,
+            sig: &self.opts.sig,
+            nonce: nonce.as_bytes(),
+            host: &host,
+        };
+        if let Ok(user) = jwt::authenticate(&trust, presented, SystemTime::now()) {
+            self.apply_jwt_limits(&user);
+        }
     }
 
     /// Refuses the CONNECT: nats-server's log line for the reason, then `Authorization
