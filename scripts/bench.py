@@ -649,14 +649,16 @@ def markdown(rows, meta):
     return "\n".join(out) + "\n"
 
 
-def cmd_bench(_args):
+def run_settings():
+    """`BENCH_QUICK` and `BENCH_ROUNDS`: whether quick, the number of rounds, the message scale."""
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     rounds = int(os.environ.get("BENCH_ROUNDS", 2 if quick else 5))
-    scale = 0.2 if quick else 1.0
-    limit = raise_fd_limit()
-    log(f"== make bench: {rounds} rounds, scale {scale}, fd limit {limit}")
-    started = time.time()
-    meta = {
+    return quick, rounds, 0.2 if quick else 1.0
+
+
+def run_meta(quick, rounds, command):
+    """The report's header: when, where, which versions, and the command that made it."""
+    return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                    f"{cpu_model()}, Linux {platform.release()}",
@@ -664,9 +666,17 @@ def cmd_bench(_args):
         "reference": version_of([str(REF_SERVER), "--version"]),
         "natscli": "nats " + version_of([str(NATS_CLI), "--version"]),
         "rustc": version_of(["rustc", "--version"]),
-        "command": ("BENCH_QUICK=1 " if quick else "") + "make bench",
+        "command": ("BENCH_QUICK=1 " if quick else "") + command,
         "rounds": rounds,
     }
+
+
+def cmd_bench(_args):
+    quick, rounds, scale = run_settings()
+    limit = raise_fd_limit()
+    log(f"== make bench: {rounds} rounds, scale {scale}, fd limit {limit}")
+    started = time.time()
+    meta = run_meta(quick, rounds, "make bench")
     outdir = TARGET / "bench" / time.strftime("%Y%m%d-%H%M%S")
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rnats-bench-") as t:
@@ -700,20 +710,8 @@ def cmd_bench(_args):
 
 def cmd_cross(_args):
     """Only the cross-server workloads (`python3 scripts/bench.py cross`)."""
-    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-    rounds = int(os.environ.get("BENCH_ROUNDS", 2 if quick else 5))
-    scale = 0.2 if quick else 1.0
-    meta = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                   f"{cpu_model()}, Linux {platform.release()}",
-        "rnats": version_of([str(RNATS_SERVER), "--version"]),
-        "reference": version_of([str(REF_SERVER), "--version"]),
-        "natscli": "nats " + version_of([str(NATS_CLI), "--version"]),
-        "rustc": version_of(["rustc", "--version"]),
-        "command": ("BENCH_QUICK=1 " if quick else "") + "python3 scripts/bench.py cross",
-        "rounds": rounds,
-    }
+    quick, rounds, scale = run_settings()
+    meta = run_meta(quick, rounds, "python3 scripts/bench.py cross")
     with tempfile.TemporaryDirectory(prefix="rnats-bench-") as t:
         rows = cross_server(rounds, scale, Path(t))
     print(markdown(rows, meta))
