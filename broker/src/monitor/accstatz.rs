@@ -13,6 +13,7 @@ use super::gofmt::ser_time;
 use super::query::{Query, bad_request};
 use super::{Monitor, json_response};
 use crate::account::{Account, AccountStats};
+use crate::client::ClientShared;
 use crate::server::Server;
 
 /// Messages and bytes (`MsgBytes`).
@@ -100,6 +101,14 @@ pub fn stat(account: &Account, conns: usize) -> AccountStat {
     }
 }
 
+/// How many of `clients` are in `account`.
+fn conns_in(clients: &[Arc<ClientShared>], account: &Account) -> usize {
+    clients
+        .iter()
+        .filter(|c| std::ptr::eq(Arc::as_ptr(&c.account()), account))
+        .count()
+}
+
 /// Every account with its current connection count.
 pub fn with_conns(server: &Server) -> Vec<(Arc<Account>, usize)> {
     let clients = server.clients();
@@ -107,13 +116,16 @@ pub fn with_conns(server: &Server) -> Vec<(Arc<Account>, usize)> {
         .accounts()
         .into_iter()
         .map(|a| {
-            let n = clients
-                .iter()
-                .filter(|c| Arc::ptr_eq(&c.account(), &a))
-                .count();
+            let n = conns_in(&clients, &a);
             (a, n)
         })
         .collect()
+}
+
+/// One account's figures now, as `/accstatz`, the `$SYS` account `STATZ` and the account
+/// connection events all report them (the reference's `Account.statz`).
+pub fn account_stat(server: &Server, account: &Account) -> AccountStat {
+    stat(account, conns_in(&server.clients(), account))
 }
 
 /// Builds `/accstatz`: accounts with connections, or all with `unused`.

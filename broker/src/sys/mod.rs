@@ -88,9 +88,6 @@ pub struct System {
     subs: Mutex<Vec<OwnSub>>,
     /// Set once the shutdown event went out: nothing is sent after it.
     stopped: AtomicBool,
-    /// Messages and bytes in and out of each account's closed connections (account
-    /// statistics count since the start, as the reference's per-account counters).
-    closed: Mutex<std::collections::HashMap<String, [u64; 4]>>,
 }
 
 impl std::fmt::Debug for System {
@@ -121,7 +118,6 @@ pub fn start(server: &Arc<Server>) -> Arc<System> {
         tx,
         subs: Mutex::new(Vec::new()),
         stopped: AtomicBool::new(false),
-        closed: Mutex::new(Default::default()),
     });
     let shash = subjects::short_hash(&server.name);
     for (subject, handler) in subjects::system_subscriptions(&server.id, &shash) {
@@ -204,11 +200,6 @@ impl System {
     /// The system account.
     pub fn account(&self) -> &Arc<Account> {
         &self.account
-    }
-
-    /// In messages, in bytes, out messages, out bytes of `account`'s closed connections.
-    pub fn closed_totals(&self, account: &str) -> [u64; 4] {
-        self.closed.lock().get(account).copied().unwrap_or_default()
     }
 
     /// Adds an internal subscription on `subject` in `account`.
@@ -572,15 +563,6 @@ impl System {
     /// Called once a closed client left the registry: its account's new connection count.
     pub fn client_gone(&self, server: &Server, c: &ClientShared) {
         let account = c.account();
-        {
-            let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
-            let mut closed = self.closed.lock();
-            let t = closed.entry(account.name.clone()).or_default();
-            t[0] += load(&c.stats.in_msgs);
-            t[1] += load(&c.stats.in_bytes);
-            t[2] += load(&c.stats.out_msgs);
-            t[3] += load(&c.stats.out_bytes);
-        }
         if account.name != server.global_account().name {
             self.account_conns(server, &account);
         }
@@ -605,7 +587,7 @@ impl System {
     fn send_account_conns(&self, server: &Server, account: &Account, subjects: &[&[u8]]) {
         let id = event_id();
         let timestamp = Utc::now();
-        let stat = requests::account_stat(server, account);
+        let stat = crate::monitor::accstatz::account_stat(server, account);
         for subject in subjects {
             let msg = AccountNumConns {
                 kind: ACCOUNT_CONNS_TYPE,

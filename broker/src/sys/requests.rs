@@ -9,11 +9,10 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::events::{AccountStat, AccountStatz, ApiError, DataStats, ServerId, UserInfo};
+use super::events::{AccountStat, AccountStatz, ApiError, ServerId, UserInfo};
 use super::subjects::{AccountEndpoint, Endpoint};
-use crate::account::Account;
 use crate::client::ClientShared;
-use crate::monitor::{accountz, connz, healthz, query::ConnState, routez, subsz, varz};
+use crate::monitor::{accountz, accstatz, connz, healthz, query::ConnState, routez, subsz, varz};
 use crate::permissions::{Permissions, SubjectPermission};
 use crate::server::Server;
 
@@ -440,16 +439,14 @@ pub fn account_ping_statz(server: &Server, body: &[u8]) -> Answer {
 }
 
 fn account_statz(server: &Server, names: &[String], include_unused: bool) -> Answer {
-    let mut stats = Vec::new();
-    for acc in server.accounts() {
-        if !names.is_empty() && !names.iter().any(|n| *n == acc.name) {
-            continue;
-        }
-        let stat = account_stat(server, &acc);
-        if stat.conns > 0 || include_unused {
-            stats.push(stat);
-        }
-    }
+    let stats: Vec<AccountStat> = accstatz::with_conns(server)
+        .iter()
+        .filter(|(acc, n)| {
+            (names.is_empty() || names.iter().any(|name| *name == acc.name))
+                && (*n > 0 || include_unused)
+        })
+        .map(|(acc, n)| accstatz::stat(acc, *n))
+        .collect();
     if stats.is_empty() && !include_unused {
         return Answer::Skip;
     }
@@ -458,40 +455,6 @@ fn account_statz(server: &Server, names: &[String], include_unused: bool) -> Ans
         now: Utc::now(),
         accounts: stats,
     }))
-}
-
-/// One account's connection and message figures (`Account.statz`): its open connections,
-/// and the totals since the server started.
-pub fn account_stat(server: &Server, acc: &Account) -> AccountStat {
-    let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
-    // What the account's closed connections exchanged, plus the open ones below.
-    let closed = server
-        .system()
-        .map(|sys| sys.closed_totals(&acc.name))
-        .unwrap_or_default();
-    let mut conns = 0;
-    let [mut in_m, mut in_b, mut out_m, mut out_b] = closed;
-    for c in server.clients() {
-        if c.account().name != acc.name {
-            continue;
-        }
-        conns += 1;
-        in_m += load(&c.stats.in_msgs);
-        in_b += load(&c.stats.in_bytes);
-        out_m += load(&c.stats.out_msgs);
-        out_b += load(&c.stats.out_bytes);
-    }
-    AccountStat {
-        acc: acc.name.clone(),
-        name: acc.name.clone(),
-        conns,
-        leafnodes: 0,
-        total_conns: conns,
-        num_subscriptions: acc.sublist.count() as u64,
-        sent: DataStats::split(out_m, out_b),
-        received: DataStats::split(in_m, in_b),
-        slow_consumers: 0,
-    }
 }
 
 /// `$SYS.REQ.USER.INFO`: who the requesting connection is.
