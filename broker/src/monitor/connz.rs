@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::client_view::{ClientView, nanos};
 use super::closed::ClosedClient;
 use super::gofmt::{self, ser_opt_time, ser_time};
 use super::query::{BadRequest, ConnState, Query, bad_request};
@@ -175,29 +176,29 @@ fn report_rtt(rtt: Duration) -> Duration {
 
 /// A connection's figures at `now` (`ConnInfo.fill`), without subscriptions and auth.
 pub fn fill(c: &ClientShared, now: DateTime<Utc>) -> ConnInfo {
-    let meta = c.meta.read().clone();
+    let v = ClientView::of(c);
+    let meta = v.meta;
     let tls = c.transport().tls.as_ref();
-    let last = c.activity.last().unwrap_or(c.start);
-    let rtt = report_rtt(c.activity.rtt());
-    let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
+    let last = c.activity.last().unwrap_or(v.start);
+    let rtt = report_rtt(v.rtt);
     ConnInfo {
-        cid: c.cid,
+        cid: v.cid,
         kind: "Client",
         conn_type: "nats",
-        ip: c.addr.ip().to_string(),
-        port: c.addr.port(),
-        start: c.start,
+        ip: v.ip,
+        port: v.port,
+        start: v.start,
         last_activity: last,
         stop: None,
         reason: String::new(),
         rtt: gofmt::duration(rtt),
-        uptime: gofmt::uptime(now - c.start),
+        uptime: gofmt::uptime(now - v.start),
         idle: gofmt::uptime(now - last),
         pending_bytes: c.outbound.pending(),
-        in_msgs: load(&c.stats.in_msgs),
-        out_msgs: load(&c.stats.out_msgs),
-        in_bytes: load(&c.stats.in_bytes),
-        out_bytes: load(&c.stats.out_bytes),
+        in_msgs: v.in_msgs,
+        out_msgs: v.out_msgs,
+        in_bytes: v.in_bytes,
+        out_bytes: v.out_bytes,
         stalls: 0,
         subscriptions: c.num_subs(),
         name: meta.name,
@@ -215,7 +216,7 @@ pub fn fill(c: &ClientShared, now: DateTime<Utc>) -> ConnInfo {
         issuer_key: String::new(),
         name_tag: String::new(),
         tags: Vec::new(),
-        rtt_nanos: u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX),
+        rtt_nanos: nanos(rtt),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod accountz;
 pub mod accstatz;
 pub mod activity;
+pub mod client_view;
 pub mod closed;
 pub mod connz;
 pub(crate) mod gofmt;

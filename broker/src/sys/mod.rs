@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::account::Account;
 use crate::client::{ClientShared, CloseReason};
+use crate::monitor::client_view::{ClientView, nanos};
 use crate::server::Server;
 use crate::server::info::COMPAT_VERSION;
 use crate::subscription::{InternalHandler, InternalMsg, Subscription};
@@ -513,7 +514,7 @@ impl System {
                 id: event_id(),
                 timestamp: Utc::now(),
                 server: self.server_info(server),
-                client: client_info(c, &account.name, None),
+                client: client_info(&ClientView::of(c), &account.name, None),
             };
             self.send(server, &self.account, subject.as_bytes(), &ev);
         }
@@ -533,15 +534,15 @@ impl System {
     fn disconnect_message(&self, server: &Server, c: &ClientShared) -> DisconnectEvent {
         let account = c.account();
         let now = Utc::now();
-        let load = |v: &std::sync::atomic::AtomicU64| v.load(std::sync::atomic::Ordering::Relaxed);
+        let v = ClientView::of(c);
         DisconnectEvent {
             kind: DISCONNECT_EVENT_TYPE,
             id: event_id(),
             timestamp: now,
             server: self.server_info(server),
-            client: client_info(c, &account.name, Some(now)),
-            sent: DataStats::total(load(&c.stats.in_msgs), load(&c.stats.in_bytes)),
-            received: DataStats::total(load(&c.stats.out_msgs), load(&c.stats.out_bytes)),
+            client: client_info(&v, &account.name, Some(now)),
+            sent: DataStats::total(v.in_msgs, v.in_bytes),
+            received: DataStats::total(v.out_msgs, v.out_bytes),
             reason: c
                 .close_reason()
                 .unwrap_or(CloseReason::ClientClosed)
@@ -683,20 +684,17 @@ impl System {
 }
 
 /// A client as events describe it.
-fn client_info(c: &ClientShared, account: &str, stop: Option<chrono::DateTime<Utc>>) -> ClientInfo {
-    let meta = c.meta.read().clone();
+fn client_info(v: &ClientView, account: &str, stop: Option<chrono::DateTime<Utc>>) -> ClientInfo {
     ClientInfo {
-        start: Some(c.start),
-        host: c.addr.ip().to_string(),
-        id: c.cid,
+        start: Some(v.start),
+        host: v.ip.clone(),
+        id: v.cid,
         account: account.to_string(),
-        user: meta.user,
-        name: meta.name,
-        lang: meta.lang,
-        version: meta.version,
-        rtt: stop
-            .map(|_| u64::try_from(c.activity.rtt().as_nanos()).unwrap_or(u64::MAX))
-            .unwrap_or(0),
+        user: v.meta.user.clone(),
+        name: v.meta.name.clone(),
+        lang: v.meta.lang.clone(),
+        version: v.meta.version.clone(),
+        rtt: stop.map(|_| nanos(v.rtt)).unwrap_or(0),
         stop,
         name_tag: account.to_string(),
         kind: CLIENT_KIND.to_string(),
