@@ -14,8 +14,11 @@ bench     Starts release rnats-server and the reference nats-server with the sam
           `python3 scripts/bench.py cross` runs only that part.
           BENCH_QUICK=1: 2 rounds, 1/5 of the messages, 2,000 idle connections at most.
           BENCH_ROUNDS=n overrides the number of rounds.
+throughput  Only the unpinned and pinned throughput tables of `bench`; BENCH_ONLY=<text> keeps
+          the workloads whose name contains it (`BENCH_ONLY=pub-only python3 scripts/bench.py
+          throughput`).
 smoke     Tiny runs of both clients against both servers (counts must match), then the
-          instruction counts of rnats-icount parser|sublist|fanout under callgrind against
+          instruction counts of rnats-icount parser|sublist|fanout|pubonly under callgrind against
           bench/baselines/icount.json (fails beyond +BENCH_TOLERANCE %, default 3).
 baseline  Runs each instruction-count workload 3 times and writes the median to
           bench/baselines/icount.json (with the spread, the rustc version and the date).
@@ -49,7 +52,7 @@ NATS_CLI = Path(os.environ.get("NATS_CLI", Path.home() / ".cache" / "rnats" / "b
 BENCH = RELEASE / "rnats-bench"
 ICOUNT = RELEASE / "rnats-icount"
 BASELINES = ROOT / "bench" / "baselines" / "icount.json"
-ICOUNT_WORKLOADS = ["parser", "sublist", "fanout"]
+ICOUNT_WORKLOADS = ["parser", "sublist", "fanout", "pubonly"]
 
 # The same limits for both servers (nats-server's defaults, written out).
 SERVER_CONF = """\
@@ -294,6 +297,11 @@ def run_natscli_reqrep(server, msgs, cpu, tmp):
 # --- workloads -----------------------------------------------------------------------------
 
 def workloads(scale):
+    only = os.environ.get("BENCH_ONLY", "")
+    return [w for w in all_workloads(scale) if only in w["name"]]
+
+
+def all_workloads(scale):
     n = lambda x: max(1000, int(x * scale))
     return [
         dict(name="pub-only 16 B", pubs=1, subs=0, size=16, msgs=n(4_000_000)),
@@ -708,6 +716,26 @@ def cmd_bench(_args):
     return 0
 
 
+def cmd_throughput(_args):
+    """Only the throughput tables (`python3 scripts/bench.py throughput`, BENCH_ONLY filters)."""
+    quick, rounds, scale = run_settings()
+    raise_fd_limit()
+    only = os.environ.get("BENCH_ONLY", "")
+    meta = run_meta(quick, rounds, (f"BENCH_ONLY={only} " if only else "")
+                    + "python3 scripts/bench.py throughput")
+    load = [" / ".join(f"{x:.2f}" for x in os.getloadavg())]
+    with tempfile.TemporaryDirectory(prefix="rnats-bench-") as t:
+        tmp = Path(t)
+        rows = throughput_variant("unpinned", rounds, scale, tmp)
+        if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+            rows += throughput_variant("pinned: server on core 0, client on core 1", rounds,
+                                       scale, tmp, server_cpu=0, client_cpu=1)
+    load.append(" / ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(f"- load average (1/5/15 min): {load[0]} at the start, {load[1]} at the end")
+    print(markdown(rows, meta))
+    return 1 if FAILURES else 0
+
+
 def cmd_cross(_args):
     """Only the cross-server workloads (`python3 scripts/bench.py cross`)."""
     quick, rounds, scale = run_settings()
@@ -840,10 +868,11 @@ def cmd_baseline(_args):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["bench", "smoke", "baseline", "cross"])
+    p.add_argument("command", choices=["bench", "smoke", "baseline", "cross", "throughput"])
     args = p.parse_args()
     needed = {"bench": [BENCH, RNATS_SERVER, REF_SERVER, NATS_CLI],
               "cross": [BENCH, RNATS_SERVER, REF_SERVER],
+              "throughput": [BENCH, RNATS_SERVER, REF_SERVER, NATS_CLI],
               "smoke": [BENCH, ICOUNT, RNATS_SERVER, REF_SERVER, NATS_CLI],
               "baseline": [ICOUNT]}[args.command]
     missing = [str(b) for b in needed if not b.exists()]
@@ -852,7 +881,7 @@ def main():
             "-p rnats-bench` and install the test tools with `make test-deps`")
         return 2
     return {"bench": cmd_bench, "smoke": cmd_smoke, "baseline": cmd_baseline,
-            "cross": cmd_cross}[args.command](args)
+            "cross": cmd_cross, "throughput": cmd_throughput}[args.command](args)
 
 
 if __name__ == "__main__":

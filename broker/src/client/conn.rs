@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::connect::{ConnectOptions, MAX_CLIENT_PROTOCOL};
@@ -17,7 +17,7 @@ use super::{ClientShared, CloseReason};
 use crate::account::Account;
 use crate::auth;
 use crate::permissions::Permissions;
-use crate::proto::{ClientOp, Parser, ParserLimits};
+use crate::proto::{ClientOp, Parser, ParserLimits, PubFrame};
 use crate::server::Server;
 use crate::subject;
 use crate::subscription::Subscription;
@@ -228,6 +228,11 @@ impl Conn {
     /// Applies every complete op in `buf`. False = the connection is closing.
     fn process(&mut self, buf: &mut BytesMut) -> bool {
         loop {
+            if let Some(frame) = self.parser.complete_pub(buf) {
+                self.activity = true;
+                self.publish_frame(buf, frame);
+                continue;
+            }
             match self.parser.parse(buf) {
                 Ok(Some(op)) => {
                     if !self.handle(op) {
@@ -567,28 +572,66 @@ impl Conn {
     }
 
     fn publish(&mut self, subject: Bytes, reply: Option<Bytes>, header_len: usize, msg: Bytes) {
+        if self.may_publish(&subject, reply.as_deref(), msg.len()) {
+            self.publisher
+                .publish(&self.account, &subject, reply.as_ref(), header_len, &msg);
+        }
+    }
+
+    /// A complete PUB at the front of `buf` (the parser's fast path): checked and matched on
+    /// the read buffer in place, and only cut out of it (three reference counts) when someone
+    /// receives it. Publish-only traffic touches no shared counter per message.
+    fn publish_frame(&mut self, buf: &mut BytesMut, frame: PubFrame) {
+        let subject = PubFrame::get(buf, frame.subject);
+        let reply = frame.reply.map(|r| PubFrame::get(buf, r));
+        let size = frame.payload.1 - frame.payload.0;
+        let result = if self.may_publish(subject, reply, size) {
+            self.publisher
+                .interest(&self.account, subject, reply.is_some())
+        } else {
+            None
+        };
+        match result {
+            Some(result) => {
+                let (subject, reply, payload) = frame.split(buf);
+                self.publisher.publish_to(
+                    &self.account,
+                    &result,
+                    &subject,
+                    reply.as_ref(),
+                    0,
+                    &payload,
+                );
+            }
+            None => buf.advance(frame.len),
+        }
+    }
+
+    /// Counts a message in and checks that the client may publish it (`-ERR` when not);
+    /// acknowledges it when verbose.
+    fn may_publish(&mut self, subject: &[u8], reply: Option<&[u8]>, size: usize) -> bool {
         self.refresh_permissions();
         self.in_msgs += 1;
-        self.in_bytes += msg.len() as u64;
-        if self.opts.pedantic && !subject::is_valid_literal_subject(&subject) {
+        self.in_bytes += size as u64;
+        if self.opts.pedantic && !subject::is_valid_literal_subject(subject) {
             self.send_err("Invalid Publish Subject");
         }
         if subject.starts_with(b"_GR_.") {
-            self.pub_violation(&subject);
-            return;
+            self.pub_violation(subject);
+            return false;
         }
         if let Some(perms) = &self.perms
-            && !self.pub_perms.can_publish(perms, &subject)
-            && !self.shared.response_allowed(&subject, perms)
+            && !self.pub_perms.can_publish(perms, subject)
+            && !self.shared.response_allowed(subject, perms)
         {
-            self.pub_violation(&subject);
-            return;
+            self.pub_violation(subject);
+            return false;
         }
         if subject.starts_with(b"$NRG.") {
-            self.pub_violation(&subject);
-            return;
+            self.pub_violation(subject);
+            return false;
         }
-        if let Some(r) = &reply
+        if let Some(r) = reply
             && is_reserved_reply(r)
         {
             let text = format!(
@@ -596,11 +639,10 @@ impl Conn {
                 String::from_utf8_lossy(r)
             );
             self.send_err(&text);
-            return;
+            return false;
         }
         self.send_ok();
-        self.publisher
-            .publish(&self.account, &subject, reply.as_ref(), header_len, &msg);
+        true
     }
 
     /// After a read batch: wake every connection written to and add the batch's counters

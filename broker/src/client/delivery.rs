@@ -1,22 +1,21 @@
-//! Fan-out of one published message: sublist match (through a per-connection cache), queue-group
-//! pick, echo, auto-unsubscribe, header stripping, no-responders, and the deferred flush of
-//! every touched connection with its counters added once per read batch.
+//! Fan-out of one published message: sublist match (through a per-connection cache), plain
+//! subscriptions, queue-group pick, routes, stream and service imports, no-responders, and the
+//! deferred flush of every touched connection with its counters added once per read batch.
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::outbound::Enqueue;
-use super::{ClientShared, CloseReason};
+use super::ClientShared;
+use super::fanout::{Fanout, RouteTargets};
 use crate::account::Account;
 use crate::imports::{self, ImportTarget};
 use crate::server::Server;
 use crate::sublist::MatchResult;
-use crate::subscription::{DeliveryCount, InternalHandler, InternalMsg, Subscription, Target};
+use crate::subscription::{Subscription, Target};
 
 /// Longest a producer waits for one stalled consumer per read batch.
 const STALL_PER_TARGET: std::time::Duration = std::time::Duration::from_millis(2);
@@ -28,9 +27,6 @@ const L1_MAX: usize = 512;
 /// Service imports one message may pass through (nats-server stops import cycles by
 /// remembering the imports it crossed; a fixed depth bounds the same recursion).
 const MAX_IMPORT_DEPTH: u8 = 8;
-
-/// The routes one message goes to, each with the queue groups it must serve there.
-type RouteTargets = Vec<(Arc<ClientShared>, Vec<Bytes>)>;
 
 /// Where the message being delivered comes from, which limits where it may go.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -59,8 +55,10 @@ pub struct Publisher {
     fanout: Fanout,
     no_responders: bool,
     /// Subject → match result, valid for one account sublist generation: a publish to a
-    /// subject seen before touches no shared lock.
-    l1: HashMap<Bytes, Arc<MatchResult<Subscription>>>,
+    /// subject seen before touches no shared lock. The keys are copies (a slice of the read
+    /// buffer would keep that buffer alive) hashed with foldhash: SipHash took a fifth of the
+    /// publish-only path's instructions, and the map is per connection and bounded.
+    l1: HashMap<Box<[u8]>, Arc<MatchResult<Subscription>>, foldhash::fast::RandomState>,
     l1_generation: u64,
     /// The account the cache belongs to (compared by pointer).
     l1_account: usize,
@@ -72,23 +70,6 @@ pub struct Publisher {
     /// Deliveries from the publishing connection's own account not yet added to its
     /// counters (added once per read batch, like the server's).
     home_out: (u64, u64),
-}
-
-/// What delivering to one subscription needs; separate from the cache so a cached result can
-/// be borrowed while delivering.
-struct Fanout {
-    /// The publishing connection; `None` for messages the server publishes itself.
-    me: Option<Arc<ClientShared>>,
-    echo: bool,
-    /// Connections written to during the current read batch, with the messages and bytes
-    /// queued to each; woken and counted once at the end of the batch.
-    touched: Vec<(Arc<ClientShared>, u64, u64)>,
-    /// Scratch buffer for MSG/HMSG lines.
-    head: Vec<u8>,
-    /// The publishing connection queued a reply to itself (+OK, PONG...) in this batch.
-    self_dirty: Cell<bool>,
-    /// Targets past the stall threshold during this batch: the producer waits for them.
-    stalled: Vec<Arc<ClientShared>>,
 }
 
 impl Publisher {
@@ -112,7 +93,7 @@ impl Publisher {
                 stalled: Vec::new(),
             },
             no_responders: false,
-            l1: HashMap::new(),
+            l1: HashMap::default(),
             l1_generation: u64::MAX,
             l1_account: 0,
             out_msgs: 0,
@@ -194,22 +175,35 @@ impl Publisher {
         }
     }
 
-    /// The subscriptions matching `subject`, from this connection's cache when it is current.
-    fn lookup(&mut self, account: &Account, subject: &Bytes) -> &Arc<MatchResult<Subscription>> {
+    /// The subscriptions matching `subject` when the message goes anywhere: `None` when
+    /// nothing matches, no stream import may take it and no no-responders status is owed
+    /// (`has_reply`), so the caller need not even cut the message out of its read buffer.
+    pub fn interest(
+        &mut self,
+        account: &Account,
+        subject: &[u8],
+        has_reply: bool,
+    ) -> Option<Arc<MatchResult<Subscription>>> {
+        let wanted = |r: &MatchResult<Subscription>| {
+            !r.is_empty() || (has_reply && self.no_responders) || account.stream_routes().is_some()
+        };
         // Read the generation before matching: a concurrent change then invalidates the entry.
         let generation = account.sublist.generation();
         let account_id = account as *const Account as usize;
-        if generation != self.l1_generation
-            || account_id != self.l1_account
-            || self.l1.len() >= L1_MAX
-        {
+        if generation != self.l1_generation || account_id != self.l1_account {
             self.l1.clear();
             self.l1_generation = generation;
             self.l1_account = account_id;
+        } else if let Some(result) = self.l1.get(subject) {
+            // One hash and no reference count for a subject seen before with nobody on it.
+            return wanted(result).then(|| result.clone());
         }
-        self.l1
-            .entry(subject.clone())
-            .or_insert_with(|| account.sublist.matches(subject))
+        let result = account.sublist.matches(subject);
+        if self.l1.len() >= L1_MAX {
+            self.l1.clear();
+        }
+        self.l1.insert(subject.into(), result.clone());
+        wanted(&result).then_some(result)
     }
 
     /// Delivers one message to every matching subscription of `account`.
@@ -221,10 +215,23 @@ impl Publisher {
         header_len: usize,
         msg: &Bytes,
     ) {
-        // The cached result is shared (an Arc clone costs one uncontended increment) so the
-        // fan-out below can borrow `self.fanout` mutably.
-        let result = self.lookup(account, subject).clone();
-        let delivered = self.fan_out(account, &result, subject, reply, header_len, msg, None);
+        if let Some(result) = self.interest(account, subject, reply.is_some()) {
+            self.publish_to(account, &result, subject, reply, header_len, msg);
+        }
+    }
+
+    /// Delivers one message to every subscription of `result` (from [`Publisher::interest`]
+    /// for `account` and `subject`).
+    pub fn publish_to(
+        &mut self,
+        account: &Account,
+        result: &MatchResult<Subscription>,
+        subject: &Bytes,
+        reply: Option<&Bytes>,
+        header_len: usize,
+        msg: &Bytes,
+    ) {
+        let delivered = self.fan_out(account, result, subject, reply, header_len, msg, None);
         if delivered == 0
             && let Some(reply) = reply
             && self.no_responders
@@ -244,7 +251,9 @@ impl Publisher {
         msg: &Bytes,
         queues: &[Bytes],
     ) {
-        let result = self.lookup(account, subject).clone();
+        let Some(result) = self.interest(account, subject, false) else {
+            return;
+        };
         self.fan_out(
             account,
             &result,
@@ -539,281 +548,5 @@ fn route_target(routes: &mut RouteTargets, route: &Arc<ClientShared>, queue: Opt
         && !routes[i].1.contains(q)
     {
         routes[i].1.push(q.clone());
-    }
-}
-
-impl Fanout {
-    fn touch(&mut self, target: &Arc<ClientShared>, bytes: u64) {
-        match self
-            .touched
-            .iter_mut()
-            .find(|(t, _, _)| Arc::ptr_eq(t, target))
-        {
-            Some(entry) => {
-                entry.1 += 1;
-                entry.2 += bytes;
-            }
-            None => self.touched.push((target.clone(), 1, bytes)),
-        }
-    }
-
-    /// Writes a message to each of `routes`:
-    /// `RMSG <acc> <subject> [+ <reply> <queues...> | \| <queues...> | <reply>] <size>`, or
-    /// HMSG with the header size before the total. Returns how many routes took it.
-    fn send_routed(
-        &mut self,
-        routes: &RouteTargets,
-        account: &Account,
-        subject: &[u8],
-        reply: Option<&Bytes>,
-        header_len: usize,
-        msg: &Bytes,
-    ) -> u64 {
-        let mut sent = 0;
-        for (route, queues) in routes {
-            self.head.clear();
-            self.head
-                .extend_from_slice(if header_len > 0 { b"HMSG " } else { b"RMSG " });
-            self.head.extend_from_slice(account.name.as_bytes());
-            self.head.push(b' ');
-            self.head.extend_from_slice(subject);
-            self.head.push(b' ');
-            match (reply, queues.is_empty()) {
-                (Some(r), true) => {
-                    self.head.extend_from_slice(r);
-                    self.head.push(b' ');
-                }
-                (Some(r), false) => {
-                    self.head.extend_from_slice(b"+ ");
-                    self.head.extend_from_slice(r);
-                    self.head.push(b' ');
-                }
-                (None, false) => self.head.extend_from_slice(b"| "),
-                (None, true) => {}
-            }
-            for q in queues {
-                self.head.extend_from_slice(q);
-                self.head.push(b' ');
-            }
-            if header_len > 0 {
-                push_decimal(&mut self.head, header_len);
-                self.head.push(b' ');
-            }
-            push_decimal(&mut self.head, msg.len());
-            self.head.extend_from_slice(b"\r\n");
-            match route.outbound.push_msg(&self.head, msg) {
-                queued @ (Enqueue::Queued | Enqueue::Stalling) => {
-                    self.touch(route, msg.len() as u64);
-                    sent += 1;
-                    // A route is a consumer like any other: past the stall threshold the
-                    // producer waits for it rather than overrun `max_pending`, which closes
-                    // the route and loses what it held (seen at 1 KiB across a route).
-                    if queued == Enqueue::Stalling
-                        && !self.is_me(route)
-                        && !self.stalled.iter().any(|t| Arc::ptr_eq(t, route))
-                    {
-                        self.stalled.push(route.clone());
-                    }
-                }
-                Enqueue::SlowConsumer => route.close(CloseReason::SlowConsumerPendingBytes),
-                Enqueue::Closed => {}
-            }
-        }
-        sent
-    }
-
-    /// Queues `msg` to one subscription. False when it was not delivered.
-    fn deliver(
-        &mut self,
-        sub: &Arc<Subscription>,
-        subject: &[u8],
-        reply: Option<&Bytes>,
-        header_len: usize,
-        msg: &Bytes,
-    ) -> bool {
-        match &sub.target {
-            Target::Client(c) => self.deliver_client(c, sub, subject, reply, header_len, msg),
-            Target::Internal(h) => self.deliver_internal(sub, h, subject, reply, header_len, msg),
-            // Imports are forwarded by the publisher, never queued; routes get RMSG.
-            Target::Import(_) | Target::Route(_) => false,
-        }
-    }
-
-    /// Queues `msg` to a client subscription. False when it was not delivered.
-    fn deliver_client(
-        &mut self,
-        target: &Arc<ClientShared>,
-        sub: &Arc<Subscription>,
-        subject: &[u8],
-        reply: Option<&Bytes>,
-        header_len: usize,
-        msg: &Bytes,
-    ) -> bool {
-        if !self.echo && self.is_me(target) {
-            return false;
-        }
-        if sub.is_closed() {
-            return false;
-        }
-        if sub
-            .deny_filter
-            .as_ref()
-            .is_some_and(|p| p.delivery_denied(subject))
-        {
-            return false;
-        }
-        match sub.count_delivery() {
-            DeliveryCount::Skip => return false,
-            DeliveryCount::DeliverLast => target.remove_sub(sub),
-            DeliveryCount::Deliver => {}
-        }
-        self.head.clear();
-        let with_headers = header_len > 0 && target.headers();
-        self.head
-            .extend_from_slice(if with_headers { b"HMSG " } else { b"MSG " });
-        write_line(&mut self.head, subject, &sub.sid, reply);
-        let body = if with_headers {
-            push_decimal(&mut self.head, header_len);
-            self.head.push(b' ');
-            push_decimal(&mut self.head, msg.len());
-            self.head.extend_from_slice(b"\r\n");
-            msg.clone()
-        } else {
-            // A client without header support gets the payload only, as a MSG.
-            let payload = if header_len > 0 && header_len <= msg.len() {
-                msg.slice(header_len..)
-            } else {
-                msg.clone()
-            };
-            push_decimal(&mut self.head, payload.len());
-            self.head.extend_from_slice(b"\r\n");
-            payload
-        };
-        match target.outbound.push_msg(&self.head, &body) {
-            queued @ (Enqueue::Queued | Enqueue::Stalling) => {
-                if let Some(r) = reply {
-                    target.note_reply(r);
-                }
-                self.touch(target, body.len() as u64);
-                if queued == Enqueue::Stalling
-                    && !self.is_me(target)
-                    && !self.stalled.iter().any(|t| Arc::ptr_eq(t, target))
-                {
-                    self.stalled.push(target.clone());
-                }
-                true
-            }
-            Enqueue::SlowConsumer => {
-                target.close(CloseReason::SlowConsumerPendingBytes);
-                false
-            }
-            Enqueue::Closed => false,
-        }
-    }
-
-    fn is_me(&self, target: &Arc<ClientShared>) -> bool {
-        self.me.as_ref().is_some_and(|m| Arc::ptr_eq(target, m))
-    }
-
-    /// Hands `msg` to an internal subscription's callback. False when it was not delivered.
-    fn deliver_internal(
-        &mut self,
-        sub: &Subscription,
-        handler: &InternalHandler,
-        subject: &[u8],
-        reply: Option<&Bytes>,
-        header_len: usize,
-        msg: &Bytes,
-    ) -> bool {
-        if sub.is_closed() {
-            return false;
-        }
-        match sub.count_delivery() {
-            DeliveryCount::Skip => return false,
-            // The owner of an internal subscription removes it; past its limit it is closed.
-            DeliveryCount::DeliverLast => {
-                sub.close();
-            }
-            DeliveryCount::Deliver => {}
-        }
-        handler(&InternalMsg {
-            subject,
-            reply,
-            header_len,
-            msg,
-            from: self.me.as_ref(),
-        });
-        true
-    }
-
-    /// Tells the publisher nobody is listening: a 503 status on its own reply subscription.
-    fn no_responders_reply(&mut self, account: &Account, subject: &[u8], reply: &Bytes) {
-        let Some(me) = self.me.clone() else {
-            return;
-        };
-        let matches = account.sublist.matches(reply);
-        let Some(sub) = matches
-            .psubs
-            .iter()
-            .find(|s| s.client().is_some_and(|c| Arc::ptr_eq(c, &me)))
-        else {
-            return;
-        };
-        let hdr_len = 32 + subject.len();
-        self.head.clear();
-        self.head.extend_from_slice(b"HMSG ");
-        self.head.extend_from_slice(reply);
-        self.head.push(b' ');
-        self.head.extend_from_slice(&sub.sid);
-        let _ = write!(
-            self.head,
-            " {hdr_len} {hdr_len}\r\nNATS/1.0 503\r\nNats-Subject: "
-        );
-        self.head.extend_from_slice(subject);
-        self.head.extend_from_slice(b"\r\n\r\n\r\n");
-        me.outbound.push_proto(&self.head);
-        self.self_dirty.set(true);
-    }
-}
-
-/// Writes `<subject> <sid> [reply] ` into a MSG/HMSG line.
-fn write_line(head: &mut Vec<u8>, subject: &[u8], sid: &[u8], reply: Option<&Bytes>) {
-    head.extend_from_slice(subject);
-    head.push(b' ');
-    head.extend_from_slice(sid);
-    head.push(b' ');
-    if let Some(r) = reply {
-        head.extend_from_slice(r);
-        head.push(b' ');
-    }
-}
-
-/// Appends `n` in decimal. The MSG line is built for every delivery; `core::fmt` made up a
-/// fifth of the fan-out path's instructions under callgrind.
-fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_decimal;
-
-    #[test]
-    fn decimal_formatting() {
-        for n in [0usize, 7, 10, 99, 1024, 1_048_576, usize::MAX] {
-            let mut out = b"x".to_vec();
-            push_decimal(&mut out, n);
-            assert_eq!(out, format!("x{n}").into_bytes());
-        }
     }
 }

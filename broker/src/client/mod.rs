@@ -6,6 +6,7 @@ mod conn;
 pub(crate) use conn::permissions_from_jwt;
 pub mod connect;
 pub(crate) mod delivery;
+mod fanout;
 pub mod outbound;
 mod pub_perm_cache;
 mod replies;

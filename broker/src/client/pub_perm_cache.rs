@@ -12,7 +12,9 @@ const MAX_ENTRIES: usize = 128;
 /// Subject → may publish, for the permissions in force (cleared when they change).
 #[derive(Default)]
 pub(super) struct PubPermCache {
-    decisions: HashMap<Box<[u8]>, bool>,
+    /// foldhash, not SipHash: the map is per connection and bounded, and it is hashed once
+    /// per message.
+    decisions: HashMap<Box<[u8]>, bool, foldhash::fast::RandomState>,
 }
 
 impl PubPermCache {

@@ -27,7 +27,7 @@ pub use error::{
     ERR_AUTHORIZATION_VIOLATION, ERR_MAX_CONTROL_LINE, ERR_MAX_PAYLOAD, ERR_UNKNOWN_OP, ParseError,
 };
 pub use ops::ClientOp;
-pub use parse::Parser;
+pub use parse::{Parser, PubFrame};
 
 /// nats-server's default `max_control_line` (`MAX_CONTROL_LINE_SIZE`, `const.go`): the longest
 /// argument part of a control line (after the op name and its separator, without `\r\n`) a

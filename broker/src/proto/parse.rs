@@ -6,6 +6,10 @@ use memchr::memchr;
 use super::args::{is_pub_sep, is_sub_sep, parse_size, split};
 use super::{ClientOp, ParseError, ParserLimits};
 
+mod fast;
+
+pub use fast::PubFrame;
+
 /// Ops that carry an argument line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ArgOp {
@@ -484,29 +488,7 @@ impl Parser {
         // Only for error values: the arguments, copied.
         let copy = || Bytes::copy_from_slice(arg);
         match op {
-            ArgOp::Pub => {
-                let t = split::<3>(arg, is_pub_sep);
-                let (subject, reply, size) = match (t.count, t.ranges) {
-                    (2, [s, n, _]) => (s, None, n),
-                    (3, [s, r, n]) => (s, Some(r), n),
-                    _ => {
-                        return Err(ParseError::ArgCount {
-                            op: "PUB",
-                            arg: copy(),
-                        });
-                    }
-                };
-                let size = parse_size(range(arg, size)).ok_or_else(|| ParseError::BadSize {
-                    op: "PUB",
-                    arg: copy(),
-                })?;
-                self.check_payload(size)?;
-                Ok(Plan::Pub {
-                    subject,
-                    reply,
-                    size,
-                })
-            }
+            ArgOp::Pub => self.plan_pub(arg),
             ArgOp::HPub => {
                 if !self.headers_allowed {
                     return Err(ParseError::HeadersNotSupported);
@@ -580,6 +562,35 @@ impl Parser {
             }
             ArgOp::Connect | ArgOp::Info | ArgOp::Err => Ok(Plan::Text(trim_json_ws(arg))),
         }
+    }
+
+    /// The arguments of a PUB line (also the fast path's, `fast.rs`): always inlined, so the
+    /// general path keeps `plan` inlined too.
+    #[inline(always)]
+    fn plan_pub(&self, arg: &[u8]) -> Result<Plan, ParseError> {
+        // Only for error values: the arguments, copied.
+        let copy = || Bytes::copy_from_slice(arg);
+        let t = split::<3>(arg, is_pub_sep);
+        let (subject, reply, size) = match (t.count, t.ranges) {
+            (2, [s, n, _]) => (s, None, n),
+            (3, [s, r, n]) => (s, Some(r), n),
+            _ => {
+                return Err(ParseError::ArgCount {
+                    op: "PUB",
+                    arg: copy(),
+                });
+            }
+        };
+        let size = parse_size(range(arg, size)).ok_or_else(|| ParseError::BadSize {
+            op: "PUB",
+            arg: copy(),
+        })?;
+        self.check_payload(size)?;
+        Ok(Plan::Pub {
+            subject,
+            reply,
+            size,
+        })
     }
 
     fn check_payload(&self, size: usize) -> Result<(), ParseError> {

@@ -86,7 +86,11 @@ async fn workload() -> anyhow::Result<String> {
 
 /// Reads exactly the bytes of `expect`, answering (and dropping) a server PING that arrives
 /// between frames.
-async fn read_expecting(s: &mut TcpStream, got: &mut Vec<u8>, expect: &[u8]) -> anyhow::Result<()> {
+pub async fn read_expecting(
+    s: &mut TcpStream,
+    got: &mut Vec<u8>,
+    expect: &[u8],
+) -> anyhow::Result<()> {
     got.clear();
     got.resize(expect.len(), 0);
     s.read_exact(got).await?;
@@ -112,7 +116,7 @@ async fn read_expecting(s: &mut TcpStream, got: &mut Vec<u8>, expect: &[u8]) -> 
 /// Connects, reads INFO, sends CONNECT, `extra` and PING, and reads up to PONG; then PING
 /// again and reads up to the second PONG, which also consumes the INFO a server sends after
 /// the first PONG to a protocol-1 client.
-async fn connect(addr: SocketAddr, extra: &str) -> anyhow::Result<TcpStream> {
+pub async fn connect(addr: SocketAddr, extra: &str) -> anyhow::Result<TcpStream> {
     let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
     let hello = format!(
