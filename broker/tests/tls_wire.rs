@@ -4,10 +4,11 @@
 
 mod common;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use common::jwt_client::read_some;
 use common::pki::{Pki, tls_block};
 use common::process::{ServerProcess, reference_bin, rnats_bin, spawn};
 
@@ -36,20 +37,6 @@ fn after_info(port: u16, expect_info: bool, send: &[u8], deadline: Duration) -> 
         }
     }
     (buf, false)
-}
-
-/// Reads what is there; true at EOF or reset.
-fn read_some(s: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
-    let mut chunk = [0u8; 4096];
-    match s.read(&mut chunk) {
-        Ok(0) => true,
-        Ok(n) => {
-            buf.extend_from_slice(&chunk[..n]);
-            false
-        }
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
-        Err(_) => true,
-    }
 }
 
 /// The first INFO's keys in order and its TLS fields.

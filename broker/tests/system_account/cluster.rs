@@ -31,24 +31,29 @@ fn start_cluster(dir: &TempDir, bins: &[PathBuf]) -> Vec<ServerProcess> {
     nodes
 }
 
+/// Whether every node of a 3-server cluster routes to both others within 20 s (distinct
+/// peers: the reference pools several connections per peer).
+async fn full_mesh(nodes: &[ServerProcess]) -> bool {
+    common::wait_for(Duration::from_secs(20), || {
+        nodes.iter().all(|n| {
+            let v = http_json(n, "/routez");
+            let peers: BTreeSet<&str> = v["routes"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|r| r["remote_id"].as_str()).collect())
+                .unwrap_or_default();
+            peers.len() == 2
+        })
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_gathers_every_server_of_a_cluster() {
     let mut seen = Vec::new();
     for (label, bin) in [("reference", reference_bin()), ("rnats", rnats_bin())] {
         let dir = TempDir::new("syscluster");
         let nodes = start_cluster(&dir, &[bin.clone(), bin.clone(), bin]);
-        let meshed = common::wait_for(Duration::from_secs(20), || {
-            // Distinct peers: the reference pools several connections per peer.
-            nodes.iter().all(|n| {
-                let v = http_json(n, "/routez");
-                let peers: BTreeSet<&str> = v["routes"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|r| r["remote_id"].as_str()).collect())
-                    .unwrap_or_default();
-                peers.len() == 2
-            })
-        })
-        .await;
+        let meshed = full_mesh(&nodes).await;
         assert!(meshed, "{label}: full mesh");
         // One application connection on each server.
         let mut apps = Vec::new();
@@ -106,17 +111,7 @@ async fn ping_gathers_every_server_of_a_cluster() {
 async fn ping_in_a_mixed_cluster() {
     let dir = TempDir::new("sysmixed");
     let nodes = start_cluster(&dir, &[rnats_bin(), reference_bin(), rnats_bin()]);
-    let meshed = common::wait_for(Duration::from_secs(20), || {
-        nodes.iter().all(|n| {
-            let v = http_json(n, "/routez");
-            let peers: BTreeSet<&str> = v["routes"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|r| r["remote_id"].as_str()).collect())
-                .unwrap_or_default();
-            peers.len() == 2
-        })
-    })
-    .await;
+    let meshed = full_mesh(&nodes).await;
     assert!(meshed, "full mesh");
     for (i, n) in nodes.iter().enumerate() {
         let mut list = Vec::new();
