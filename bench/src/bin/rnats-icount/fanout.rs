@@ -23,21 +23,33 @@ const SUBJECT: &str = "bench.fanout";
 const PAYLOAD: &[u8; 16] = b"0123456789abcdef";
 
 pub fn run() -> anyhow::Result<String> {
+    on_one_thread(workload())
+}
+
+/// Runs a workload on a current-thread runtime, so the server does the same work every run.
+pub fn on_one_thread(
+    workload: impl std::future::Future<Output = anyhow::Result<String>>,
+) -> anyhow::Result<String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("runtime")?;
-    rt.block_on(workload())
+    rt.block_on(workload)
 }
 
-async fn workload() -> anyhow::Result<String> {
+/// An in-process rnats server on a free loopback port, without monitoring.
+pub async fn start_server() -> anyhow::Result<launch::Running> {
     let opts = Options {
         host: "127.0.0.1".to_string(),
         port: None,
         http_port: None,
         ..Options::default()
     };
-    let server = launch::start(opts).await?;
+    launch::start(opts).await
+}
+
+async fn workload() -> anyhow::Result<String> {
+    let server = start_server().await?;
     let addr = server.client_addr;
 
     let mut subs = Vec::new();

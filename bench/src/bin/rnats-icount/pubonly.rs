@@ -10,11 +10,9 @@
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context as _, ensure};
-use rnats_broker::launch;
-use rnats_broker::options::Options;
 use tokio::io::AsyncWriteExt as _;
 
-use crate::fanout::{connect, read_expecting};
+use crate::fanout::{connect, on_one_thread, read_expecting, start_server};
 
 const BATCH: usize = 1000;
 const BATCHES: usize = 100;
@@ -22,21 +20,11 @@ const SUBJECT: &str = "bench.pubonly";
 const PAYLOAD: &[u8; 16] = b"0123456789abcdef";
 
 pub fn run() -> anyhow::Result<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("runtime")?;
-    rt.block_on(workload())
+    on_one_thread(workload())
 }
 
 async fn workload() -> anyhow::Result<String> {
-    let opts = Options {
-        host: "127.0.0.1".to_string(),
-        port: None,
-        http_port: None,
-        ..Options::default()
-    };
-    let server = launch::start(opts).await?;
+    let server = start_server().await?;
     let mut publisher = connect(server.client_addr, "").await?;
     let before = server.server.stats.in_msgs.load(Ordering::Relaxed);
     let mut batch = Vec::new();
