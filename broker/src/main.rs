@@ -10,6 +10,13 @@ use std::sync::Arc;
 use rnats_broker::server::ReloadContext;
 use rnats_broker::{config, launch, logging, server, signal_cmd};
 
+/// jemalloc keeps freed pages for reuse (purged only after seconds of disuse). With glibc's
+/// malloc, the 64 KiB read buffers whose payloads were handed to subscribers came back as
+/// fresh pages: a page fault and a zeroed page per 4 KiB read into, 25 % more server CPU per
+/// 16 KiB message (docs/PERFORMANCE.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let flags = match Flags::parse(std::env::args().skip(1)) {
         Ok(f) => f,
