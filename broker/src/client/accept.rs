@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use super::conn::Conn;
+use super::direct::{self, DirectWriter};
 use super::{ClientShared, CloseReason, writer};
 use crate::auth::{self, Transport};
 use crate::server::Server;
@@ -48,7 +49,9 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream, addr: SocketAddr) {
     let (rd, wr) = stream.into_split();
     shared.outbound.push_proto(&info);
     shared.outbound.wake();
-    let writer = tokio::spawn(writer::run(shared.clone(), wr, opts.write_deadline));
+    let direct = Arc::new(DirectWriter::new(wr));
+    shared.set_direct(direct.clone());
+    let writer = tokio::spawn(direct::run(shared.clone(), direct, opts.write_deadline));
     if !server.register_client(&shared) {
         shared.outbound.push_proto(MAX_CONNECTIONS_ERR);
         tracing::error!("{} - maximum connections exceeded", shared.label());

@@ -120,12 +120,9 @@ impl Publisher {
         if f.self_dirty.replace(false)
             && let Some(me) = &f.me
         {
-            me.outbound.wake();
+            super::direct::flush_or_wake(me);
         }
-        let woke_others = f
-            .touched
-            .iter()
-            .any(|(t, _, _)| !f.me.as_ref().is_some_and(|me| Arc::ptr_eq(t, me)));
+        let mut woke_others = false;
         if !f.touched.is_empty() {
             // Delivery is activity of the receiving connection (`/connz` `last_activity`).
             let now = crate::monitor::activity::Activity::now();
@@ -133,7 +130,8 @@ impl Publisher {
                 t.stats.out_msgs.fetch_add(msgs, Ordering::Relaxed);
                 t.stats.out_bytes.fetch_add(bytes, Ordering::Relaxed);
                 t.activity.touch_at(now);
-                t.outbound.wake();
+                let woke = super::direct::flush_or_wake(&t);
+                woke_others |= woke && !f.me.as_ref().is_some_and(|me| Arc::ptr_eq(&t, me));
             }
         }
         if self.home_out.0 > 0 {

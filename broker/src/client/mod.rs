@@ -6,6 +6,7 @@ mod conn;
 pub(crate) use conn::permissions_from_jwt;
 pub mod connect;
 pub(crate) mod delivery;
+pub(crate) mod direct;
 mod fanout;
 pub mod outbound;
 mod pub_perm_cache;
@@ -168,6 +169,9 @@ pub struct ClientShared {
     pub activity: crate::monitor::activity::Activity,
     /// The INFO nonce and TLS client certificate, set once before the reader starts.
     transport: std::sync::OnceLock<crate::auth::Transport>,
+    /// The socket's write half for direct writes by readers (plain TCP clients only; cleared
+    /// when the writer task ends).
+    direct: Mutex<Option<Arc<direct::DirectWriter>>>,
 }
 
 impl ClientShared {
@@ -194,6 +198,7 @@ impl ClientShared {
             start: chrono::Utc::now(),
             activity: Default::default(),
             transport: std::sync::OnceLock::new(),
+            direct: Mutex::new(None),
         }
     }
 
@@ -209,6 +214,19 @@ impl ClientShared {
 
     pub(crate) fn set_transport(&self, t: crate::auth::Transport) {
         let _ = self.transport.set(t);
+    }
+
+    /// The write half readers may write to directly, while the writer task runs.
+    pub(crate) fn direct(&self) -> Option<Arc<direct::DirectWriter>> {
+        self.direct.lock().clone()
+    }
+
+    pub(crate) fn set_direct(&self, writer: Arc<direct::DirectWriter>) {
+        *self.direct.lock() = Some(writer);
+    }
+
+    pub(crate) fn clear_direct(&self) {
+        self.direct.lock().take();
     }
 
     pub fn headers(&self) -> bool {
