@@ -1,5 +1,6 @@
-//! The writer task of one connection: drains the outbound queue with vectored writes under a
-//! write deadline, and closes the socket's write side when the connection closes.
+//! The writer task of a TLS client or a route: drains the outbound queue with vectored writes
+//! under a write deadline, and closes the socket's write side when the connection closes.
+//! (Plain TCP clients are written to directly by readers: `direct.rs`.)
 
 use std::io::IoSlice;
 use std::sync::Arc;
