@@ -13,8 +13,9 @@ use bytes::{Buf, Bytes};
 use parking_lot::Mutex;
 use tokio::net::tcp::OwnedWriteHalf;
 
+use super::ClientShared;
 use super::outbound::{CloseMode, Outbound};
-use super::{ClientShared, CloseReason};
+use super::writer::write_succeeded;
 
 /// Most iovecs handed to one `writev` (nats-server's `nbMaxVectorSize`; Linux allows 1024).
 const MAX_IOVECS: usize = 1024;
@@ -137,24 +138,16 @@ pub async fn run(shared: Arc<ClientShared>, direct: Arc<DirectWriter>, deadline:
             }
             Flush::Blocked => {
                 tokio::select! {
-                    r = tokio::time::timeout(deadline, direct.sock.writable()) => match r {
-                        Ok(Ok(())) => {}
-                        Ok(Err(err)) => {
-                            tracing::debug!(cid = shared.cid, %err, "write error");
-                            shared.close(CloseReason::WriteError);
+                    r = tokio::time::timeout(deadline, direct.sock.writable()) => {
+                        if !write_succeeded(&shared, r) {
                             break;
                         }
-                        Err(_) => {
-                            shared.close(CloseReason::SlowConsumerWriteDeadline);
-                            break;
-                        }
-                    },
+                    }
                     _ = shared.abort.cancelled() => break,
                 }
             }
             Flush::Failed(err) => {
-                tracing::debug!(cid = shared.cid, %err, "write error");
-                shared.close(CloseReason::WriteError);
+                write_succeeded(&shared, Ok(Err(err)));
                 break;
             }
         }

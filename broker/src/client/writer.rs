@@ -40,23 +40,33 @@ pub async fn run<W: AsyncWrite + Unpin>(shared: Arc<ClientShared>, mut wr: W, de
             r = tokio::time::timeout(deadline, write_all(&mut wr, &mut bufs)) => r,
             _ = shared.abort.cancelled() => break,
         };
-        match res {
-            Ok(Ok(())) => {
-                shared.outbound.written(total);
-                shared.note_flushed();
-            }
-            Ok(Err(err)) => {
-                tracing::debug!(cid = shared.cid, %err, "write error");
-                shared.close(CloseReason::WriteError);
-                break;
-            }
-            Err(_) => {
-                shared.close(CloseReason::SlowConsumerWriteDeadline);
-                break;
-            }
+        if !write_succeeded(&shared, res) {
+            break;
         }
+        shared.outbound.written(total);
+        shared.note_flushed();
     }
     let _ = tokio::time::timeout(Duration::from_millis(100), wr.shutdown()).await;
+}
+
+/// The outcome of a write bounded by the write deadline: true when it succeeded; otherwise
+/// the connection is closed (a write error, or a slow consumer past the deadline).
+pub(super) fn write_succeeded(
+    shared: &ClientShared,
+    res: Result<std::io::Result<()>, tokio::time::error::Elapsed>,
+) -> bool {
+    match res {
+        Ok(Ok(())) => true,
+        Ok(Err(err)) => {
+            tracing::debug!(cid = shared.cid, %err, "write error");
+            shared.close(CloseReason::WriteError);
+            false
+        }
+        Err(_) => {
+            shared.close(CloseReason::SlowConsumerWriteDeadline);
+            false
+        }
+    }
 }
 
 /// Writes every buffer fully, `MAX_IOVECS` at a time.
