@@ -5,20 +5,16 @@
 //! take at once is left, in order, to the writer task, which waits for the socket under the
 //! write deadline.
 
-use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::net::tcp::OwnedWriteHalf;
 
 use super::ClientShared;
 use super::outbound::{CloseMode, Outbound};
-use super::writer::write_succeeded;
-
-/// Most iovecs handed to one `writev` (nats-server's `nbMaxVectorSize`; Linux allows 1024).
-const MAX_IOVECS: usize = 1024;
+use super::writer::{consume, io_slices, write_succeeded};
 
 /// The write half of a plain TCP client, shared by its writer task and by readers that
 /// deliver to it.
@@ -82,24 +78,11 @@ impl DirectWriter {
             if start == left.len() {
                 break Flush::Done { closing };
             }
-            let end = (start + MAX_IOVECS).min(left.len());
-            let slices: Vec<IoSlice<'_>> =
-                left[start..end].iter().map(|b| IoSlice::new(b)).collect();
-            match self.sock.try_write_vectored(&slices) {
+            match self.sock.try_write_vectored(&io_slices(left, start)) {
                 Ok(0) => break Flush::Failed(std::io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     ob.written(n);
-                    let mut rest = n;
-                    while rest > 0 {
-                        let len = left[start].len();
-                        if rest >= len {
-                            rest -= len;
-                            start += 1;
-                        } else {
-                            left[start].advance(rest);
-                            rest = 0;
-                        }
-                    }
+                    start = consume(left, start, n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break Flush::Blocked,
                 Err(e) => break Flush::Failed(e),

@@ -73,30 +73,38 @@ pub(super) fn write_succeeded(
 async fn write_all<W: AsyncWrite + Unpin>(wr: &mut W, bufs: &mut [Bytes]) -> std::io::Result<()> {
     let mut start = 0;
     while start < bufs.len() {
-        let end = (start + MAX_IOVECS).min(bufs.len());
-        let n = {
-            let slices: Vec<IoSlice<'_>> =
-                bufs[start..end].iter().map(|b| IoSlice::new(b)).collect();
-            wr.write_vectored(&slices).await?
-        };
+        let n = wr.write_vectored(&io_slices(bufs, start)).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
-        let mut left = n;
-        while left > 0 && start < bufs.len() {
-            let len = bufs[start].len();
-            if left >= len {
-                left -= len;
-                start += 1;
-            } else {
-                bufs[start].advance(left);
-                left = 0;
-            }
-        }
-        while start < bufs.len() && bufs[start].is_empty() {
-            start += 1;
-        }
+        start = consume(bufs, start, n);
     }
     // A TLS session may hold encrypted records back until flushed; a TCP flush is a no-op.
     wr.flush().await
+}
+
+/// One `writev`'s worth of `bufs[start..]`: at most `MAX_IOVECS` slices.
+pub(super) fn io_slices(bufs: &[Bytes], start: usize) -> Vec<IoSlice<'_>> {
+    let end = (start + MAX_IOVECS).min(bufs.len());
+    bufs[start..end].iter().map(|b| IoSlice::new(b)).collect()
+}
+
+/// After a write of `n` bytes from `bufs[start..]`: trims a partly written buffer and returns
+/// the index of the first buffer with bytes left (empty buffers skipped).
+pub(super) fn consume(bufs: &mut [Bytes], mut start: usize, n: usize) -> usize {
+    let mut left = n;
+    while left > 0 && start < bufs.len() {
+        let len = bufs[start].len();
+        if left >= len {
+            left -= len;
+            start += 1;
+        } else {
+            bufs[start].advance(left);
+            left = 0;
+        }
+    }
+    while start < bufs.len() && bufs[start].is_empty() {
+        start += 1;
+    }
+    start
 }
