@@ -368,9 +368,15 @@ async fn async_nats_fails_over_to_a_survivor() {
         "connect_urls: {:?}",
         info.connect_urls
     );
+    let dead = nodes[2].id();
     nodes[2].proc.child.kill().expect("kill -9");
     let _ = nodes[2].proc.child.wait();
     let publisher = connect(&nodes[1]).await;
+    // The dead node's route, and the old interest it showed, gone from server 1 first.
+    wait_until("node 1 dropped the dead node's route", MESH, || {
+        !nodes[1].peers().contains(&dead)
+    })
+    .await;
     // Resubscribed on a survivor: interest reappears on server 1 from a live peer.
     wait_until("resubscription after failover", MESH, || {
         nodes[1].has_remote_interest("fo.x")
@@ -430,8 +436,15 @@ asyncio.run(main())
         .await
         .expect("READY in time");
     assert_eq!(line.as_deref(), Some("READY"));
+    let dead = nodes[2].id();
     nodes[2].proc.child.kill().expect("kill -9");
     let _ = nodes[2].proc.child.wait();
+    // Until node 1 has dropped its route to the dead node, that route still shows the
+    // subscriber's old interest, and a publish sent then would go to a closed socket.
+    wait_until("node 1 dropped the dead node's route", MESH, || {
+        !nodes[1].peers().contains(&dead)
+    })
+    .await;
     wait_until("nats-py resubscribed on a survivor", MESH, || {
         nodes[1].has_remote_interest("pyfo.x")
     })
