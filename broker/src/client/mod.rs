@@ -53,6 +53,8 @@ pub enum CloseReason {
     ServerShutdown,
     TlsHandshakeError,
     DuplicateRoute,
+    /// A configured route left the configuration on a reload.
+    RouteRemoved,
     ClusterNameConflict,
     DuplicateServerName,
     MaxAccountConnectionsExceeded,
@@ -85,6 +87,7 @@ impl CloseReason {
             CloseReason::ServerShutdown => "Server Shutdown",
             CloseReason::TlsHandshakeError => "TLS Handshake Failure",
             CloseReason::DuplicateRoute => "Duplicate Route",
+            CloseReason::RouteRemoved => "Route Removed",
             CloseReason::ClusterNameConflict => "Cluster Name Conflict",
             CloseReason::DuplicateServerName => "Duplicate Server Name",
             CloseReason::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",

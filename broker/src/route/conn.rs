@@ -46,6 +46,8 @@ pub struct Route {
     /// Set when a duplicate connection to the same peer was dropped in favour of this one:
     /// when this one closes, reconnect (both servers may have dropped the other's).
     pub retry: AtomicBool,
+    /// Set when a reload removed this route's URL from the configuration: do not reconnect.
+    pub no_reconnect: AtomicBool,
     remote_subs: Mutex<HashMap<RemoteKey, Arc<Subscription>>>,
     pub start: chrono::DateTime<chrono::Utc>,
     /// The peer's TLS certificate, with route TLS.
@@ -123,6 +125,7 @@ pub async fn serve(
         gossip_mode: dialed.as_ref().map_or(0, |d| d.gossip_mode),
         remote: OnceLock::new(),
         retry: AtomicBool::new(false),
+        no_reconnect: AtomicBool::new(false),
         remote_subs: Mutex::new(HashMap::new()),
         start: chrono::Utc::now(),
         peer_cert: OnceLock::new(),

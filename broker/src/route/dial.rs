@@ -32,6 +32,11 @@ const CONNECT_ERROR_REPORTS: u64 = 3600;
 /// Starts dialling every configured route.
 pub fn solicit_configured(server: &Arc<Server>) {
     let routes = server.options().cluster.routes.clone();
+    solicit(server, routes);
+}
+
+/// Starts dialling `routes`, configured routes (at start, or added by a reload).
+pub fn solicit(server: &Arc<Server>, routes: Vec<RouteUrl>) {
     server
         .routes
         .save_tls_name(routes.iter().map(|r| r.host.clone()));
@@ -109,7 +114,7 @@ pub fn after_close(
         return;
     }
     let retry = route.retry.load(Ordering::Relaxed);
-    if !(route.solicited || retry) {
+    if !(route.solicited || retry) || route.no_reconnect.load(Ordering::Relaxed) {
         return;
     }
     if matches!(
@@ -153,6 +158,27 @@ pub fn after_close(
     });
 }
 
+/// Whether `url` is still among the configured routes (a reload may have removed it; nats-server's
+/// `routeStillValid`).
+fn still_configured(server: &Server, url: &RouteUrl) -> bool {
+    server.options().cluster.routes.contains(url)
+}
+
+/// Closes the routes dialled to `removed` URLs without reconnecting them, as nats-server's
+/// reload does (`routesOption.Apply`); dials that have not connected yet stop on their next
+/// attempt.
+pub fn remove(server: &Server, removed: &[RouteUrl]) {
+    for url in removed {
+        for route in server.routes.routes() {
+            if route.url.lock().as_ref() == Some(url) {
+                route.no_reconnect.store(true, Ordering::Relaxed);
+                route.shared.close(CloseReason::RouteRemoved);
+                tracing::info!("Removed route {}", url.shown);
+            }
+        }
+    }
+}
+
 /// Dials `d.url` until it connects (explicit) or the retries run out (implicit), then serves
 /// the route.
 async fn connect(server: Arc<Server>, d: Dialed, first_connect: bool) {
@@ -166,7 +192,15 @@ async fn connect(server: Arc<Server>, d: Dialed, first_connect: bool) {
             server.routes.stop_dialing(&addr);
             return;
         }
-        tracing::debug!("Trying to connect to route on {} ({})", d.url.shown, addr);
+        if d.explicit && !still_configured(&server, &d.url) {
+            tracing::debug!(
+                "Not attempting to connect to explicit route {:?}, no longer part of configured routes",
+                d.url.shown
+            );
+            server.routes.stop_dialing(&addr);
+            return;
+        }
+        tracing::debug!("Trying to connect to route on {addr} ({addr})");
         let res = tokio::time::timeout(ROUTE_DIAL, TcpStream::connect(&addr)).await;
         let err = match res {
             Ok(Ok(s)) => break s,

@@ -191,7 +191,7 @@ impl Server {
     }
 
     /// Reloads the configuration (a `$SYS` request); the error is the reason it failed.
-    pub fn request_reload(&self) -> Result<(), String> {
+    pub fn request_reload(self: &Arc<Self>) -> Result<(), String> {
         let Some(ctx) = self.reload_ctx.get() else {
             return Err("config reload not available".into());
         };

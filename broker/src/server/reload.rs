@@ -9,6 +9,7 @@ use crate::cli::Flags;
 use crate::config;
 use crate::logging::LogSink;
 use crate::options::Options;
+use crate::route::options::RouteUrl;
 
 /// What a reload needs besides the server: the original flags (they keep overriding the file,
 /// as in nats-server) and the log sink to reconfigure.
@@ -19,7 +20,7 @@ pub struct ReloadContext {
 
 /// Reloads the configuration. The error text is what nats-server logs after
 /// `Failed to reload server configuration: `.
-pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
+pub fn reload(server: &Arc<Server>, ctx: &ReloadContext) -> Result<(), String> {
     let current = server.options();
     let Some(path) = current.config_file.clone() else {
         return Err("can only reload config when a file is provided using -c or --config".into());
@@ -49,6 +50,7 @@ pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
             .map(|t| t.settings.pinned_certs.clone())
     };
     let pins_changed = route_pins(&current) != route_pins(&next);
+    let (added, removed) = diff_routes(&current.cluster.routes, &next.cluster.routes);
     let operator_mode = next.operator_mode();
     // The trust the connected JWT users were checked against (the new one replaces it).
     let old_trust = server.trust();
@@ -58,6 +60,11 @@ pub fn reload(server: &Server, ctx: &ReloadContext) -> Result<(), String> {
     }
     if pins_changed {
         crate::route::certauth::recheck_pinned(server);
+    }
+    if !(added.is_empty() && removed.is_empty()) {
+        crate::route::dial::remove(server, &removed);
+        crate::route::dial::solicit(server, added);
+        tracing::info!("Reloaded: cluster routes");
     }
     // nats-server re-checks operator mode's accounts and clients on every reload.
     if operator_mode {
@@ -106,6 +113,13 @@ fn check_reloadable(old: &Options, new: &Options) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The configured routes a reload adds and removes (nats-server's `diffRoutes`).
+fn diff_routes(old: &[RouteUrl], new: &[RouteUrl]) -> (Vec<RouteUrl>, Vec<RouteUrl>) {
+    let added = new.iter().filter(|u| !old.contains(u)).cloned().collect();
+    let removed = old.iter().filter(|u| !new.contains(u)).cloned().collect();
+    (added, removed)
 }
 
 /// Everything that decides who may connect and what they may do.

@@ -494,7 +494,7 @@ impl System {
     }
 
     /// `RELOAD`: reloads the configuration, as SIGHUP does.
-    fn reload(&self, server: &Server) -> Answer {
+    fn reload(&self, server: &Arc<Server>) -> Answer {
         match server.request_reload() {
             Ok(()) => Answer::Empty,
             Err(e) => Answer::Error(e),

@@ -19,7 +19,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn bin(self) -> std::path::PathBuf {
+    pub fn bin(self) -> std::path::PathBuf {
         match self {
             Kind::Rnats => rnats_bin(),
             Kind::Reference => reference_bin(),

@@ -1,13 +1,14 @@
 //! Clusters of `rnats-server` processes (and mixed with the reference nats-server) on
 //! loopback: delivery across servers, queue groups once cluster-wide, request/reply and
 //! no-responders, interest changes, gossip completing the mesh from one seed, kill -9 and
-//! restart, and real clients failing over to survivors.
+//! restart, and real clients failing over to survivors. Configuration reloads are in `reload.rs`.
 
 mod accounts;
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
 mod partition;
+mod reload;
 mod tls;
 
 use std::collections::HashMap;
@@ -615,55 +616,4 @@ async fn route_authorization_with_the_reference() {
     })
     .await;
     assert_eq!(nodes[0].peers().len(), 2);
-}
-
-#[tokio::test]
-async fn reload_keeps_routes_and_refuses_a_new_cluster_port() {
-    let dir = common::process::TempDir::new("cluster-reload");
-    let conf = dir.path().join("c.conf");
-    std::fs::write(
-        &conf,
-        "cluster {\n  name: test\n  listen: \"127.0.0.1:-1\"\n}\n",
-    )
-    .expect("write config");
-    let conf_s = conf.display().to_string();
-    let a = common::process::spawn(&common::process::rnats_bin(), &["-c", &conf_s]);
-    let a_route = format!("nats://127.0.0.1:{}", a.cluster_port.expect("cluster port"));
-    let b = common::process::spawn(
-        &common::process::rnats_bin(),
-        &["-c", &conf_s, "--routes", &a_route],
-    );
-    let wrap = |proc, name: &str| Node {
-        kind: Kind::Rnats,
-        name: name.to_string(),
-        proc,
-    };
-    let nodes = vec![wrap(a, "a"), wrap(b, "b")];
-    wait_mesh(&nodes);
-    // A reload with the same cluster block keeps the route and the flags' routes.
-    nodes[1].proc.signal("HUP");
-    assert!(
-        nodes[1]
-            .proc
-            .wait_log("Reloaded server configuration", MESH),
-        "{}",
-        nodes[1].proc.log()
-    );
-    check_all_pairs(&nodes).await;
-    // Moving the route listener needs a restart, as in nats-server.
-    std::fs::write(
-        &conf,
-        "cluster {\n  name: test\n  listen: \"127.0.0.1:1\"\n}\n",
-    )
-    .expect("write config");
-    nodes[0].proc.signal("HUP");
-    assert!(
-        nodes[0].proc.wait_log(
-            "config reload not supported for cluster port: old=-1, new=1",
-            MESH
-        ),
-        "{}",
-        nodes[0].proc.log()
-    );
-    assert_eq!(nodes[0].peers().len(), 1);
 }
