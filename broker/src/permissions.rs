@@ -24,6 +24,15 @@ impl Entry {
             queue: queue.map(|q| Bytes::copy_from_slice(q.as_bytes())),
         }
     }
+
+    /// The entry as configured: `"subject"` or `"subject queue"`.
+    pub fn to_text(&self) -> String {
+        let subject = String::from_utf8_lossy(&self.subject);
+        match &self.queue {
+            Some(q) => format!("{subject} {}", String::from_utf8_lossy(q)),
+            None => subject.into_owned(),
+        }
+    }
 }
 
 /// Allow and deny lists for one direction. `allow: None` means everything is allowed.
@@ -31,6 +40,43 @@ impl Entry {
 pub struct SubjectPermission {
     pub allow: Option<Vec<Entry>>,
     pub deny: Option<Vec<Entry>>,
+}
+
+impl SubjectPermission {
+    /// nats-server's JSON form (route INFO `import`/`export`, `/routez`):
+    /// `{"allow":[...],"deny":[...]}`, empty lists left out, entries as `"subject[ queue]"`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let list = |l: &Option<Vec<Entry>>| -> Option<serde_json::Value> {
+            let l = l.as_ref().filter(|l| !l.is_empty())?;
+            Some(l.iter().map(Entry::to_text).collect::<Vec<_>>().into())
+        };
+        let mut m = serde_json::Map::new();
+        if let Some(a) = list(&self.allow) {
+            m.insert("allow".into(), a);
+        }
+        if let Some(d) = list(&self.deny) {
+            m.insert("deny".into(), d);
+        }
+        serde_json::Value::Object(m)
+    }
+
+    /// Reads [`SubjectPermission::to_json`]'s form; `None` unless it is an object.
+    pub fn from_json(v: &serde_json::Value) -> Option<SubjectPermission> {
+        let m = v.as_object()?;
+        let list = |k: &str| -> Option<Vec<Entry>> {
+            let a = m.get(k)?.as_array()?;
+            Some(
+                a.iter()
+                    .filter_map(|s| s.as_str())
+                    .map(Entry::parse)
+                    .collect(),
+            )
+        };
+        Some(SubjectPermission {
+            allow: list("allow"),
+            deny: list("deny"),
+        })
+    }
 }
 
 /// How long a reply subject a user received stays open to its answers, and for how many

@@ -158,6 +158,26 @@ const INLINE: &[(&str, &str)] = &[
         "import-no-cycle-prefixed",
         "accounts {\n  A: { exports: [{stream: \"x.>\"}], imports: [{stream: {account: B, subject: \"y.>\"}, prefix: b}] }\n  B: { exports: [{stream: \"y.>\"}], imports: [{stream: {account: A, subject: \"x.>\"}, prefix: a}] }\n}\n",
     ),
+    (
+        "cluster-permissions-valid",
+        "cluster { name: c1, listen: 127.0.0.1:6222, permissions: { import: { allow: [\"a.>\"], deny: \"a.b\" }, export: [\"e.>\"] } }\n",
+    ),
+    (
+        "cluster-permissions-responses",
+        "cluster { name: c1, listen: 127.0.0.1:6222, permissions: { import: \"a\", allow_responses: true } }\n",
+    ),
+    (
+        "cluster-permissions-queue",
+        "cluster { name: c1, listen: 127.0.0.1:6222, permissions: { export: { deny: \"e.x q\" } } }\n",
+    ),
+    (
+        "cluster-authorization-permissions",
+        "cluster { name: c1, listen: 127.0.0.1:6222, authorization: { user: r, password: p, permissions: { import: \"a\" } } }\n",
+    ),
+    (
+        "authorization-permissions-default",
+        "authorization { permissions: { publish: \"x\" }, users: [ {user: a, password: b} ] }\n",
+    ),
     ("empty", ""),
 ];
 

@@ -106,13 +106,23 @@ pub(crate) fn apply_authorization(
     opts.nkeys.extend(nkeys);
 }
 
+/// What `cluster { authorization {} }` may hold.
+pub(crate) struct ClusterAuth {
+    pub user: String,
+    pub pass: String,
+    /// Seconds.
+    pub timeout: f64,
+    /// `permissions` there (deprecated in nats-server): the cluster's import/export.
+    pub permissions: Option<Arc<Permissions>>,
+}
+
 /// `cluster { authorization {} }`: one user/password and a timeout in seconds; users lists
 /// and tokens are errors there (nats-server's `parseCluster`).
 pub(crate) fn parse_cluster_authorization(
     tok: &Token,
     errors: &mut Vec<Diagnostic>,
     warnings: &mut Vec<Warning>,
-) -> Option<(String, String, f64)> {
+) -> Option<ClusterAuth> {
     let auth = match parse_authorization(tok, errors, warnings) {
         Ok(a) => a,
         Err(Fail::Error(d)) | Err(Fail::Panic(d)) => {
@@ -130,7 +140,12 @@ pub(crate) fn parse_cluster_authorization(
         errors.push(Diagnostic::at(&tok.pos, msg));
         return None;
     }
-    Some((auth.user, auth.pass, auth.timeout))
+    Some(ClusterAuth {
+        user: auth.user,
+        pass: auth.pass,
+        timeout: auth.timeout,
+        permissions: auth.default_permissions,
+    })
 }
 
 /// An unknown key: an error, or a Go nil-token panic inside an environment-derived map.
@@ -171,14 +186,13 @@ fn parse_authorization(
                 }
                 Err(d) => errors.push(d),
             },
-            "default_permission" | "default_permissions" => {
+            // nats-server reads `permissions` here as the users' default permissions too.
+            "default_permission" | "default_permissions" | "permissions" => {
                 if let Some(p) = parse_permissions(t, errors, warnings) {
                     auth.default_permissions = Some(Arc::new(p));
                 }
             }
-            "permissions" | "auth_callout" | "auth_hook" => {
-                warnings.push(Warning::unsupported(&t.pos, mk))
-            }
+            "auth_callout" | "auth_hook" => warnings.push(Warning::unsupported(&t.pos, mk)),
             "proxy_required" => {
                 want_bool(t).map_err(Fail::Panic)?;
                 warnings.push(Warning::unsupported(&t.pos, mk));

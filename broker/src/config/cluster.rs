@@ -1,5 +1,6 @@
 //! The `cluster { ... }` block: nats-server's `parseCluster` (names, checks and messages).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::auth::parse_cluster_authorization;
@@ -7,8 +8,10 @@ use super::blocks::check_block_keys;
 use super::convert::{mismatch, parse_listen, want_bool, want_int, want_str};
 use super::duration::parse_go_duration;
 use super::error::{Diagnostic, Warning};
+use super::permissions::parse_permissions;
 use super::value::{Token, Value};
 use crate::options::Options;
+use crate::permissions::Permissions;
 use crate::route::options::{ClusterOptions, ROUTE_MAX_PING_INTERVAL, RouteUrl};
 use crate::tls::RouteTls;
 
@@ -85,14 +88,34 @@ fn key(
         }
         "host" | "net" => c.host = want_str(t)?.to_string(),
         "authorization" => {
-            if let Some((user, pass, timeout)) = parse_cluster_authorization(t, errors, warnings) {
-                c.username = (!user.is_empty()).then_some(user);
-                c.password = (!pass.is_empty()).then_some(pass);
-                c.auth_timeout = if timeout > 0.0 {
-                    Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX)
+            if let Some(auth) = parse_cluster_authorization(t, errors, warnings) {
+                c.username = (!auth.user.is_empty()).then_some(auth.user);
+                c.password = (!auth.pass.is_empty()).then_some(auth.pass);
+                c.auth_timeout = if auth.timeout > 0.0 {
+                    Duration::try_from_secs_f64(auth.timeout).unwrap_or(Duration::MAX)
                 } else {
                     Duration::ZERO
                 };
+                if let Some(p) = auth.permissions {
+                    check_permission_subjects(&p).map_err(|m| Diagnostic::at(&t.pos, m))?;
+                    let msg =
+                        "setting \"permissions\" within cluster authorization block is deprecated";
+                    warnings.push(Warning::reference(&t.pos, k, msg));
+                    // The cluster block's own `permissions` win, whichever comes first.
+                    if c.permissions.is_none() {
+                        c.permissions = Some(p);
+                    }
+                }
+            }
+        }
+        "permissions" => {
+            if let Some(p) = parse_permissions(t, errors, warnings) {
+                if p.response.is_some() {
+                    let msg = "Cluster permissions do not support dynamic responses";
+                    return Err(Diagnostic::at(&t.pos, msg));
+                }
+                check_permission_subjects(&p).map_err(|m| Diagnostic::at(&t.pos, m))?;
+                c.permissions = Some(Arc::new(p));
             }
         }
         "routes" => {
@@ -178,11 +201,34 @@ fn key(
                 c.ping_max = u32::try_from(n).unwrap_or(u32::MAX);
             }
         }
-        "permissions" | "accounts" | "write_deadline" | "write_timeout" => {
+        "accounts" | "write_deadline" | "write_timeout" => {
             warnings.push(Warning::unsupported(&t.pos, k));
         }
         // Unknown keys were reported by `check_block_keys`.
         _ => {}
+    }
+    Ok(())
+}
+
+/// nats-server's `checkClusterPermissionSubjects`: import and export entries are plain
+/// subjects (no queue groups).
+fn check_permission_subjects(p: &Permissions) -> Result<(), String> {
+    let sides = [
+        ("import", p.publish.as_ref()),
+        ("export", p.subscribe.as_ref()),
+    ];
+    for (side, sp) in sides {
+        let Some(sp) = sp else { continue };
+        for (list, entries) in [("allow", &sp.allow), ("deny", &sp.deny)] {
+            for e in entries.iter().flatten() {
+                if e.queue.is_some() {
+                    return Err(format!(
+                        "cluster {side} {list}: subject {} is not a valid subject",
+                        super::gofmt::quote(&e.to_text())
+                    ));
+                }
+            }
+        }
     }
     Ok(())
 }

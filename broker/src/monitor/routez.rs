@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::gofmt::{self, ser_time};
 use super::query::Query;
 use super::{Monitor, json_response};
+use crate::permissions::SubjectPermission;
 use crate::server::Server;
 
 /// One route (`RouteInfo`).
@@ -31,6 +32,11 @@ pub struct RouteInfo {
     pub rtt: String,
     pub uptime: String,
     pub idle: String,
+    /// The peer's cluster permissions, from its INFO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<serde_json::Value>,
     pub pending_size: usize,
     pub in_msgs: u64,
     pub out_msgs: u64,
@@ -49,6 +55,11 @@ pub struct Routez {
     pub server_name: String,
     #[serde(serialize_with = "ser_time")]
     pub now: DateTime<Utc>,
+    /// This server's cluster permissions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<serde_json::Value>,
     pub num_routes: usize,
     pub routes: Vec<RouteInfo>,
 }
@@ -69,6 +80,12 @@ pub fn routez_with(server: &Server, subs: bool) -> Routez {
             let last = c.activity.last().unwrap_or(r.start);
             let load = |v: &std::sync::atomic::AtomicU64| v.load(Ordering::Relaxed);
             let remote = r.remote().cloned().unwrap_or_default();
+            let (import, export) = {
+                let p = r.peer_perms.lock();
+                let json =
+                    |s: &Option<SubjectPermission>| s.as_ref().map(SubjectPermission::to_json);
+                (json(&p.import), json(&p.export))
+            };
             RouteInfo {
                 rid: r.rid,
                 remote_id: remote.server_id,
@@ -82,6 +99,8 @@ pub fn routez_with(server: &Server, subs: bool) -> Routez {
                 rtt: gofmt::duration(c.activity.rtt()),
                 uptime: gofmt::uptime(now - r.start),
                 idle: gofmt::uptime(now - last),
+                import,
+                export,
                 pending_size: c.outbound.pending(),
                 in_msgs: load(&c.stats.in_msgs),
                 out_msgs: load(&c.stats.out_msgs),
@@ -94,10 +113,13 @@ pub fn routez_with(server: &Server, subs: bool) -> Routez {
         })
         .collect();
     routes.sort_by_key(|r| r.rid);
+    let (import, export) = crate::route::perms::info_fields(server);
     Routez {
         server_id: server.id.clone(),
         server_name: server.name.clone(),
         now,
+        import,
+        export,
         num_routes: routes.len(),
         routes,
     }

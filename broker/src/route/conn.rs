@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use super::info::{OutConnect, OutInfo, PeerConnect, PeerInfo};
 use super::options::RouteUrl;
 use super::parse::{RouteOp, describe, parse};
+use super::perms::PeerPerms;
 use crate::client::delivery::Publisher;
 use crate::client::{ClientShared, CloseReason, writer};
 use crate::server::Server;
@@ -52,6 +53,8 @@ pub struct Route {
     pub start: chrono::DateTime<chrono::Utc>,
     /// The peer's TLS certificate, with route TLS.
     pub peer_cert: OnceLock<CertificateDer<'static>>,
+    /// The peer's cluster permissions, from its INFO.
+    pub peer_perms: Mutex<PeerPerms>,
 }
 
 impl Route {
@@ -71,6 +74,28 @@ impl Route {
     /// Number of remote subscriptions this peer announced.
     pub fn num_subs(&self) -> usize {
         self.remote_subs.lock().len()
+    }
+
+    /// Drops the peer's interest in subjects `keep` refuses (after a reload of the cluster's
+    /// `export`).
+    pub fn retain_remote_subs(&self, server: &Server, keep: impl Fn(&[u8]) -> bool) {
+        let dropped: Vec<_> = {
+            let mut subs = self.remote_subs.lock();
+            let gone: Vec<RemoteKey> = subs
+                .keys()
+                .filter(|(_, subject, _)| !keep(subject))
+                .cloned()
+                .collect();
+            gone.into_iter()
+                .filter_map(|k| subs.remove(&k).map(|s| (k, s)))
+                .collect()
+        };
+        for ((acc, _, _), sub) in dropped {
+            sub.close();
+            if let Some(acc) = route_account(server, &acc) {
+                let _ = acc.sublist.remove(&sub.subject, sub.queue.as_deref(), &sub);
+            }
+        }
     }
 
     /// The peer's subscriptions (`/routez?subs=1`).
@@ -127,6 +152,7 @@ pub async fn serve(
         retry: AtomicBool::new(false),
         no_reconnect: AtomicBool::new(false),
         remote_subs: Mutex::new(HashMap::new()),
+        peer_perms: Mutex::new(PeerPerms::default()),
         start: chrono::Utc::now(),
         peer_cert: OnceLock::new(),
     });
@@ -261,6 +287,7 @@ pub fn route_info(server: &Server, with_nonce: bool) -> Vec<u8> {
     };
     let name = server.routes.cluster_name();
     let ip = server.routes.advertise_ip.read().clone();
+    let (import, export) = super::perms::info_fields(server);
     let (host, port) = match &c.advertise {
         Some(a) => match a.rsplit_once(':') {
             Some((h, p)) => (h.to_string(), p.parse().unwrap_or(0)),
@@ -288,6 +315,8 @@ pub fn route_info(server: &Server, with_nonce: bool) -> Vec<u8> {
         cluster_dynamic: server.routes.name_is_dynamic(),
         connect_urls: &urls,
         ldm: server.is_lame_duck(),
+        import,
+        export,
         gossip_mode: 0,
     }
     .to_line()
@@ -574,8 +603,12 @@ impl RouteConn {
             let own = self.route.remote_id().unwrap_or_default();
             if info.server_id != own {
                 super::dial::implicit(&self.server, &info);
-            } else if info.ldm && self.server.routes.remove_peer_urls(&own) {
-                self.server.send_async_info();
+            } else if info.ldm {
+                if self.server.routes.remove_peer_urls(&own) {
+                    self.server.send_async_info();
+                }
+            } else {
+                super::perms::later_info(&self.server, &self.route, &info);
             }
             return true;
         }
@@ -650,6 +683,7 @@ impl RouteConn {
             *self.route.url.lock() = RouteUrl::parse(&info.ip).ok();
         }
         let _ = self.route.remote.set(info.clone());
+        super::perms::first_info(&self.route, &info);
         match routes.register(&self.server, &self.route, &info) {
             Ok(()) => {
                 self.registered = true;
@@ -687,6 +721,14 @@ impl RouteConn {
             );
             return;
         };
+        if !self.server.routes.can_export(&subject) {
+            tracing::debug!(
+                "{} - Can not export {:?}, ignoring remote subscription request",
+                self.route.label(),
+                String::from_utf8_lossy(&subject)
+            );
+            return;
+        }
         let (qname, weight) = match queue {
             Some((q, w)) => (Some(q), w),
             None => (None, 1),

@@ -44,6 +44,11 @@ pub struct OutInfo<'a> {
     pub connect_urls: &'a [String],
     #[serde(skip_serializing_if = "is_false")]
     pub ldm: bool,
+    /// `cluster { permissions }`, as nats-server's `SubjectPermission` JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "is_zero")]
     pub gossip_mode: u8,
 }
@@ -83,6 +88,8 @@ pub struct PeerInfo {
     pub route_account: String,
     pub gossip_mode: u8,
     pub gateway: String,
+    pub import: Option<serde_json::Value>,
+    pub export: Option<serde_json::Value>,
 }
 
 /// The route CONNECT rnats sends. `name` is the server ID, as nats-server sends it.

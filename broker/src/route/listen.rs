@@ -50,6 +50,8 @@ pub async fn bind(server: &Arc<Server>) -> Result<Option<Bound>, RouteStartError
             addr: format!("{}:{}", c.host, port),
             source,
         })?;
+    // Before enabling: no local interest is tracked yet, so nothing to announce.
+    let _ = server.routes.set_permissions(c.permissions.clone());
     server.routes.enable(c.name.as_deref(), addr);
     Ok(Some(Bound { listener, addr }))
 }

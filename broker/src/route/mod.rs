@@ -5,7 +5,8 @@
 //!
 //! Layout: `options` (the `cluster {}` block), `certauth` (authorization by certificate), `parse` (wire parser), `info` (INFO/CONNECT
 //! bodies), `registry` (peers, local interest, client URLs), `conn` (one route connection),
-//! `dial` (soliciting and reconnecting), `listen` (the accept loop).
+//! `dial` (soliciting and reconnecting), `listen` (the accept loop), `perms` (cluster
+//! import/export permissions).
 
 pub mod certauth;
 pub mod conn;
@@ -14,6 +15,7 @@ pub mod info;
 pub mod listen;
 pub mod options;
 pub mod parse;
+pub mod perms;
 pub mod registry;
 
 pub use registry::Routes;

@@ -1,6 +1,9 @@
 //! The `cluster {}` options (nats-server's `ClusterOpts`) and route URLs as configured.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::permissions::Permissions;
 
 /// Default route port (`DEFAULT_ROUTE_PORT`), used when a route URL names none.
 pub const DEFAULT_ROUTE_PORT: u16 = 6222;
@@ -133,6 +136,9 @@ pub struct ClusterOptions {
     pub compression: String,
     pub ping_interval: Duration,
     pub ping_max: u32,
+    /// `cluster { permissions }`: `import` (as `publish`) limits the interest this server
+    /// announces to peers, `export` (as `subscribe`) the peers' interest it accepts.
+    pub permissions: Option<Arc<Permissions>>,
 }
 
 impl Default for ClusterOptions {
@@ -153,6 +159,7 @@ impl Default for ClusterOptions {
             compression: "accept".to_string(),
             ping_interval: ROUTE_MAX_PING_INTERVAL,
             ping_max: crate::options::DEFAULT_PING_MAX,
+            permissions: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use super::conn::Route;
 use super::info::{GOSSIP_DEFAULT, GOSSIP_DISABLED, GOSSIP_OVERRIDE, PeerInfo, gossip_line};
 use crate::account::Account;
+use crate::permissions::Permissions;
 use crate::server::Server;
 use crate::subscription::Subscription;
 
@@ -34,6 +35,18 @@ struct State {
     /// Stream imports as interest of the exporting account (counted in `interest` too): a
     /// peer then routes the exporter's messages here, where they reach the importers.
     imports: HashSet<(String, Bytes)>,
+    /// `cluster { permissions }`: interest in subjects outside `import` is not announced.
+    perms: Option<Arc<Permissions>>,
+}
+
+/// nats-server's `canImport`: whether this server announces interest in `subject` to peers.
+fn can_import(perms: Option<&Permissions>, subject: &[u8]) -> bool {
+    perms.is_none_or(|p| p.can_publish(subject))
+}
+
+/// nats-server's `canExport` for `perms`: whether a peer's interest in `subject` is accepted.
+pub(crate) fn can_export(perms: Option<&Permissions>, subject: &[u8]) -> bool {
+    perms.is_none_or(|p| p.can_subscribe(subject, None))
 }
 
 /// The route registry of one server.
@@ -211,7 +224,9 @@ impl Routes {
         // All local interest, under the same lock as interest changes so none is lost.
         let mut dump = Vec::new();
         for ((acc, subject, queue), n) in &st.interest {
-            interest_line(&mut dump, true, acc, subject, queue.as_ref(), *n);
+            if can_import(st.perms.as_deref(), subject) {
+                interest_line(&mut dump, true, acc, subject, queue.as_ref(), *n);
+            }
         }
         if !dump.is_empty() {
             route.shared.outbound.push_proto(&dump);
@@ -316,6 +331,52 @@ impl Routes {
         }
     }
 
+    /// Whether a peer's interest in `subject` is accepted (`cluster { permissions { export } }`).
+    pub fn can_export(&self, subject: &[u8]) -> bool {
+        can_export(self.state.lock().perms.as_deref(), subject)
+    }
+
+    /// Sets the cluster's permissions (at start and on a reload). Returns the `RS+`/`RS-`
+    /// every peer must get for the local interest the change lets through or holds back
+    /// (nats-server's `reloadClusterPermissions`).
+    pub(crate) fn set_permissions(&self, perms: Option<Arc<Permissions>>) -> Vec<u8> {
+        let mut st = self.state.lock();
+        let old = std::mem::replace(&mut st.perms, perms);
+        let mut lines = Vec::new();
+        for ((acc, subject, queue), n) in &st.interest {
+            let then = can_import(old.as_deref(), subject);
+            let now = can_import(st.perms.as_deref(), subject);
+            if then != now {
+                interest_line(&mut lines, now, acc, subject, queue.as_ref(), *n);
+            }
+        }
+        lines
+    }
+
+    /// A peer's `export` changed (its INFO after a reload): the local interest it now accepts
+    /// and did not before is announced again (nats-server's `updateRemoteRoutePerms`).
+    pub(crate) fn export_widened(
+        &self,
+        route: &Route,
+        old: Option<&Permissions>,
+        new: Option<&Permissions>,
+    ) {
+        let st = self.state.lock();
+        let mut lines = Vec::new();
+        for ((acc, subject, queue), n) in &st.interest {
+            if can_export(new, subject)
+                && !can_export(old, subject)
+                && can_import(st.perms.as_deref(), subject)
+            {
+                interest_line(&mut lines, true, acc, subject, queue.as_ref(), *n);
+            }
+        }
+        if !lines.is_empty() {
+            route.shared.outbound.push_proto(&lines);
+            route.shared.outbound.wake();
+        }
+    }
+
     /// A local subscription was added (`delta` 1) or removed (-1): tells every peer when the
     /// aggregate interest changes.
     pub fn local_interest(&self, account: &Account, sub: &Subscription, delta: i32) {
@@ -353,7 +414,7 @@ fn bump(st: &mut State, key: InterestKey, delta: i32, out: &mut Vec<u8>) {
             None => (n == 0) != (new == 0),
             Some(_) => true,
         };
-        if announce {
+        if announce && can_import(st.perms.as_deref(), subject) {
             interest_line(out, new > 0, acc, subject, queue.as_ref(), new);
         }
         if new == 0 {

@@ -51,6 +51,8 @@ pub fn reload(server: &Arc<Server>, ctx: &ReloadContext) -> Result<(), String> {
     };
     let pins_changed = route_pins(&current) != route_pins(&next);
     let (added, removed) = diff_routes(&current.cluster.routes, &next.cluster.routes);
+    let cluster_perms = next.cluster.permissions.clone();
+    let cluster_perms_changed = current.cluster.permissions != cluster_perms;
     let operator_mode = next.operator_mode();
     // The trust the connected JWT users were checked against (the new one replaces it).
     let old_trust = server.trust();
@@ -60,6 +62,10 @@ pub fn reload(server: &Arc<Server>, ctx: &ReloadContext) -> Result<(), String> {
     }
     if pins_changed {
         crate::route::certauth::recheck_pinned(server);
+    }
+    if cluster_perms_changed {
+        crate::route::perms::reload(server, cluster_perms);
+        tracing::info!("Reloaded: cluster");
     }
     if !(added.is_empty() && removed.is_empty()) {
         crate::route::dial::remove(server, &removed);

@@ -8,6 +8,7 @@ mod accounts;
 mod common;
 mod harness;
 mod partition;
+mod permissions;
 mod reload;
 mod tls;
 
