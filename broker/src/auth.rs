@@ -4,6 +4,7 @@
 //! the single token or user.
 
 pub(crate) mod certmap;
+pub mod conn_type;
 mod dn;
 pub mod jwt;
 pub(crate) mod nkey;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use rustls::pki_types::CertificateDer;
 
 use crate::client::connect::ConnectOptions;
+use crate::options::User;
 use crate::permissions::Permissions;
 
 pub use nkey::new_nonce;
@@ -59,6 +61,9 @@ pub fn authenticate(opts: &AuthState, c: &ConnectOptions, t: &Transport) -> Opti
         }
         if !wanted.is_empty() {
             let user = opts.nkeys.iter().find(|n| n.nkey == wanted)?;
+            if !conn_type::client_allowed(&user.connection_types) {
+                return None;
+            }
             let is_no_auth = opts.no_auth_user.as_deref() == Some(wanted);
             if !is_no_auth && !nkey::signature_ok(wanted, t.nonce.as_bytes(), &c.sig) {
                 return None;
@@ -72,7 +77,14 @@ pub fn authenticate(opts: &AuthState, c: &ConnectOptions, t: &Transport) -> Opti
     }
     if !opts.users.is_empty() {
         if opts.verify_and_map {
-            let user = certmap::map_user(t.peer_cert.as_ref()?, &opts.users)?;
+            // Users whose connection types exclude this listener's are not candidates.
+            let candidates: Vec<User> = opts
+                .users
+                .iter()
+                .filter(|u| conn_type::client_allowed(&u.connection_types))
+                .cloned()
+                .collect();
+            let user = certmap::map_user(t.peer_cert.as_ref()?, &candidates)?;
             if !c.user.is_empty() {
                 tracing::warn!(
                     "User {:?} found in connect proto, but user required from cert",
@@ -92,6 +104,9 @@ pub fn authenticate(opts: &AuthState, c: &ConnectOptions, t: &Transport) -> Opti
         };
         if let Some(wanted) = wanted {
             let user = opts.users.iter().find(|u| u.username == wanted)?;
+            if !conn_type::client_allowed(&user.connection_types) {
+                return None;
+            }
             let ok = wanted != c.user.as_str() || password_matches(&user.password, &c.pass);
             return ok.then(|| Identity {
                 user: user.username.clone(),
@@ -213,12 +228,14 @@ mod tests {
                     password: "1".into(),
                     permissions: None,
                     account: None,
+                    connection_types: Vec::new(),
                 },
                 User {
                     username: "y".into(),
                     password: bcrypt::hash("2", 4).expect("hash"),
                     permissions: None,
                     account: None,
+                    connection_types: Vec::new(),
                 },
             ],
             ..Default::default()
@@ -238,6 +255,7 @@ mod tests {
                 password: "1".into(),
                 permissions: None,
                 account: None,
+                connection_types: Vec::new(),
             }],
             no_auth_user: Some("x".into()),
             ..Default::default()
@@ -255,6 +273,7 @@ mod tests {
                 nkey: kp.public_key(),
                 permissions: None,
                 account: None,
+                connection_types: Vec::new(),
             }],
             ..Default::default()
         };
@@ -290,6 +309,7 @@ mod tests {
                 nkey: kp.public_key(),
                 permissions: None,
                 account: None,
+                connection_types: Vec::new(),
             }],
             no_auth_user: Some(kp.public_key()),
             ..Default::default()

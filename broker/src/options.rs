@@ -42,6 +42,8 @@ pub struct User {
     /// The account the user is bound to (`accounts { NAME: { users: [...] } }`); `None` is
     /// the global account `$G`.
     pub account: Option<String>,
+    /// `allowed_connection_types`, upper-cased; empty allows every type.
+    pub connection_types: Vec<String>,
 }
 
 /// One configured nkey user (`authorization { users: [{nkey: U...}] }`).
@@ -53,6 +55,8 @@ pub struct NkeyUser {
     pub permissions: Option<Arc<Permissions>>,
     /// The account the user is bound to; `None` is `$G`.
     pub account: Option<String>,
+    /// `allowed_connection_types`, upper-cased; empty allows every type.
+    pub connection_types: Vec<String>,
 }
 
 /// One configured account (`accounts { NAME: {...} }` or `accounts: [NAME, ...]`). Its users

@@ -178,6 +178,18 @@ const INLINE: &[(&str, &str)] = &[
         "authorization-permissions-default",
         "authorization { permissions: { publish: \"x\" }, users: [ {user: a, password: b} ] }\n",
     ),
+    (
+        "connection-types-invalid",
+        "authorization { users: [ {user: a, password: b, allowed_connection_types: [\"STANDARD\", \"carrier\", \"X\"]} ] }\n",
+    ),
+    (
+        "connection-types-valid",
+        "authorization { users: [ {user: a, password: b, allowed_connection_types: \"standard\"}, {user: c, password: d, clients: [\"WEBSOCKET\", \"MQTT\"]} ] }\n",
+    ),
+    (
+        "connection-types-wrong-type",
+        "authorization { users: [ {user: a, password: b, connection_types: 5} ] }\n",
+    ),
     ("empty", ""),
 ];
 

@@ -258,6 +258,7 @@ mod tests {
             password: String::new(),
             permissions: None,
             account: None,
+            connection_types: Vec::new(),
         }
     }
 

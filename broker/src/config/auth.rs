@@ -6,12 +6,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::convert::{mismatch, want_bool, want_str};
+use super::convert::{mismatch, string_array, want_bool, want_str};
 use super::duration::parse_go_duration;
 use super::error::{Diagnostic, Warning};
-use super::gofmt::quote;
+use super::gofmt::{quote, quote_list};
 use super::permissions::parse_permissions;
 use super::value::{Token, Value};
+use crate::auth::conn_type;
 use crate::options::{DEFAULT_AUTH_TIMEOUT, NkeyUser, Options, User};
 use crate::permissions::Permissions;
 
@@ -277,7 +278,17 @@ pub(crate) fn parse_users(
                     }
                     continue;
                 }
-                "authorization" | "allowed_connection_types" | "connection_types" | "clients" => {
+                "allowed_connection_types" | "connection_types" | "clients" => {
+                    let given = string_array("allowed connection types", v, errors);
+                    let (known, unknown) = conn_type::convert(&given.unwrap_or_default());
+                    if !unknown.is_empty() {
+                        let msg = format!("invalid connection types {}", quote_list(&unknown));
+                        errors.push(Diagnostic::on(v, msg));
+                    }
+                    user.connection_types = known;
+                    continue;
+                }
+                "authorization" => {
                     warnings.push(Warning::unsupported(&v.pos, k));
                     continue;
                 }
@@ -323,6 +334,7 @@ pub(crate) fn parse_users(
                 nkey,
                 permissions: user.permissions,
                 account: None,
+                connection_types: user.connection_types,
             });
         } else {
             users.push(user);

@@ -83,6 +83,41 @@ pub(crate) fn parse_listen(t: &Token) -> Result<(String, i64), Diagnostic> {
     }
 }
 
+/// nats-server's `parseStringArray`: one string or an array of strings. A non-string element
+/// is an error and skipped; any other value is an error and gives `None`.
+pub(crate) fn string_array(
+    field: &str,
+    t: &Token,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Vec<String>> {
+    match &t.value {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                match &item.value {
+                    Value::String(s) => out.push(s.clone()),
+                    v => errors.push(Diagnostic::at(
+                        &item.pos,
+                        format!(
+                            "error parsing {field}: unsupported type in array {}",
+                            v.go_type()
+                        ),
+                    )),
+                }
+            }
+            Some(out)
+        }
+        v => {
+            errors.push(Diagnostic::at(
+                &t.pos,
+                format!("error parsing {field}: unsupported type {}", v.go_type()),
+            ));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

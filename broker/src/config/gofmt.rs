@@ -89,6 +89,12 @@ pub(crate) fn float_v(f: f64) -> String {
     format!("{f}")
 }
 
+/// Go's `%q` of a `[]string`: `["a" "b"]`.
+pub(crate) fn quote_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
+    format!("[{}]", quoted.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::convert::string_array;
 use super::error::Diagnostic;
 use super::value::{Token, Value};
 use crate::auth::jwt::{self, OperatorClaims};
@@ -181,35 +182,9 @@ pub(crate) fn apply_preload(t: &Token, o: &mut Options, errors: &mut Vec<Diagnos
 
 /// `resolver_pinned_accounts`: one account public key or a list of them.
 pub(crate) fn apply_pinned(t: &Token, o: &mut Options, errors: &mut Vec<Diagnostic>) {
-    let mut keys = Vec::new();
-    match &t.value {
-        Value::String(s) => keys.push(s.clone()),
-        Value::Array(items) => {
-            for item in items.iter() {
-                match &item.value {
-                    Value::String(s) => keys.push(s.clone()),
-                    v => errors.push(Diagnostic::at(
-                        &item.pos,
-                        format!(
-                            "error parsing resolver_pinned_accounts: unsupported type in array {}",
-                            v.go_type()
-                        ),
-                    )),
-                }
-            }
-        }
-        v => {
-            errors.push(Diagnostic::at(
-                &t.pos,
-                format!(
-                    "error parsing resolver_pinned_accounts: unsupported type {}",
-                    v.go_type()
-                ),
-            ));
-            return;
-        }
+    if let Some(keys) = string_array("resolver_pinned_accounts", t, errors) {
+        cfg(o).pinned = Some(keys);
     }
-    cfg(o).pinned = Some(keys);
 }
 
 /// `system_account`/`system`: the system account's name (in operator mode its public key).

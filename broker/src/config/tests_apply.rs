@@ -45,6 +45,7 @@ fn user(name: &str, pass: &str) -> User {
         password: pass.to_string(),
         permissions: None,
         account: None,
+        connection_types: Vec::new(),
     }
 }
 

@@ -91,12 +91,14 @@ fn helm_chart_cluster_with_jetstream_auth_and_include() {
                 password: "app-secret".into(),
                 permissions: None,
                 account: None,
+                connection_types: Vec::new(),
             },
             User {
                 username: "admin".into(),
                 password: "$2a$11$V1qrpBt8/SLfEBr4NJq4T.2mg8chx8.MTblUiTBOLV3MKDeAy.f7u".into(),
                 permissions: None,
                 account: None,
+                connection_types: Vec::new(),
             },
         ]
     );

@@ -11,21 +11,7 @@ use super::claims::{Permissions, UserClaims, UserPermissionLimits};
 use super::template::{TemplateInput, expand};
 use super::trust::{LookupError, ResolvedAccount, Trust};
 use super::{cidr, decode_user, times, validate};
-use crate::auth::nkey;
-
-/// Connection types a JWT may name (`jwt.ConnectionType*`).
-const KNOWN_CONNECTION_TYPES: [&str; 7] = [
-    "STANDARD",
-    "WEBSOCKET",
-    "LEAFNODE",
-    "LEAFNODE_WS",
-    "MQTT",
-    "MQTT_WS",
-    "IN_PROCESS",
-];
-
-/// The connection type of rnats' client listener.
-const CONNECTION_TYPE: &str = "STANDARD";
+use crate::auth::{conn_type, nkey};
 
 /// A user authenticated by its JWT.
 #[derive(Debug, Clone)]
@@ -155,16 +141,11 @@ pub fn authenticate(trust: &Trust, p: Presented, now: SystemTime) -> Result<JwtU
         return Err(Refusal::debug("Account does not allow bearer tokens"));
     }
     if !lim.allowed_connection_types.is_empty() {
-        let known: Vec<String> = lim
-            .allowed_connection_types
-            .iter()
-            .map(|t| t.to_ascii_uppercase())
-            .filter(|t| KNOWN_CONNECTION_TYPES.contains(&t.as_str()))
-            .collect();
+        let (known, _) = conn_type::convert(&lim.allowed_connection_types);
         if known.is_empty() {
             return Err(Refusal::debug("unknown connection type"));
         }
-        if !known.iter().any(|t| t == CONNECTION_TYPE) {
+        if !conn_type::client_allowed(&known) {
             return Err(Refusal::debug("Connection type not allowed"));
         }
     }
