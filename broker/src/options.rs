@@ -90,6 +90,8 @@ pub struct Options {
     pub max_connections: usize,
     /// 0 means unlimited.
     pub max_subscriptions: usize,
+    /// Most tokens a subscription's subject may have (`max_sub_tokens`); 0 means no limit.
+    pub max_sub_tokens: u8,
     pub ping_interval: Duration,
     pub ping_max: u32,
     pub write_deadline: Duration,
@@ -144,6 +146,7 @@ impl Default for Options {
             max_control_line: DEFAULT_MAX_CONTROL_LINE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_subscriptions: 0,
+            max_sub_tokens: 0,
             ping_interval: DEFAULT_PING_INTERVAL,
             ping_max: DEFAULT_PING_MAX,
             write_deadline: DEFAULT_WRITE_DEADLINE,

@@ -519,6 +519,19 @@ impl Conn {
             self.send_err(&text);
             return;
         }
+        let max_tokens = usize::from(self.server.options().max_sub_tokens);
+        if max_tokens > 0 && subject.split(|b| *b == b'.').count() > max_tokens {
+            let subject = String::from_utf8_lossy(&subject);
+            self.send_err(&format!(
+                "Permissions Violation for Subscription to {subject:?}, too many tokens"
+            ));
+            tracing::error!(
+                "{} - Subscription Violation Too Many Tokens - Subject {subject:?}, SID {}",
+                self.shared.label(),
+                String::from_utf8_lossy(&sid)
+            );
+            return;
+        }
         let server_max = self.server.options().max_subscriptions;
         // A JWT's limit (already the tighter of user, account and server) wins; the server's
         // 0 means unlimited.

@@ -47,9 +47,7 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "max_traced_msg_len"
         | "connect_error_reports"
         | "reconnect_error_reports"
-        | "max_closed_clients"
-        | "max_sub_tokens"
-        | "max_subscription_tokens" => Expect::Int,
+        | "max_closed_clients" => Expect::Int,
         "default_sentinel" | "http_base_path" | "store_dir" | "storedir" | "write_timeout" => {
             Expect::Str
         }
@@ -286,6 +284,15 @@ impl Apply<'_> {
             "max_subscriptions" | "max_subs" => {
                 o.max_subscriptions = usize::try_from(want_int(t)?).unwrap_or(0);
             }
+            "max_sub_tokens" | "max_subscription_tokens" => {
+                let n = want_int(t)?;
+                if n > i64::from(u8::MAX) {
+                    return Err(Diagnostic::at(&t.pos, format!("{k} value is too big")));
+                } else if n <= 0 {
+                    return Err(negative(t, k));
+                }
+                o.max_sub_tokens = u8::try_from(n).unwrap_or(u8::MAX);
+            }
             "ping_interval" | "write_deadline" => {
                 let (field, default) = if key == "ping_interval" {
                     (&mut o.ping_interval, DEFAULT_PING_INTERVAL)
@@ -370,14 +377,7 @@ impl Apply<'_> {
                 want_bool(t)?;
             }
             Expect::Int => {
-                let n = want_int(t)?;
-                if key == "max_sub_tokens" || key == "max_subscription_tokens" {
-                    if n > i64::from(u8::MAX) {
-                        return Err(Diagnostic::at(&t.pos, format!("{k} value is too big")));
-                    } else if n <= 0 {
-                        return Err(negative(t, k));
-                    }
-                }
+                want_int(t)?;
             }
             Expect::Str => {
                 let s = want_str(t)?;
