@@ -92,6 +92,8 @@ pub struct Options {
     pub max_subscriptions: usize,
     /// Most tokens a subscription's subject may have (`max_sub_tokens`); 0 means no limit.
     pub max_sub_tokens: u8,
+    /// Closed connections kept for `/connz?state=closed` (`max_closed_clients`).
+    pub max_closed_clients: usize,
     pub ping_interval: Duration,
     pub ping_max: u32,
     pub write_deadline: Duration,
@@ -147,6 +149,7 @@ impl Default for Options {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_subscriptions: 0,
             max_sub_tokens: 0,
+            max_closed_clients: crate::monitor::closed::DEFAULT_MAX_CLOSED_CLIENTS,
             ping_interval: DEFAULT_PING_INTERVAL,
             ping_max: DEFAULT_PING_MAX,
             write_deadline: DEFAULT_WRITE_DEADLINE,

@@ -46,8 +46,7 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "log_max_num"
         | "max_traced_msg_len"
         | "connect_error_reports"
-        | "reconnect_error_reports"
-        | "max_closed_clients" => Expect::Int,
+        | "reconnect_error_reports" => Expect::Int,
         "default_sentinel" | "http_base_path" | "store_dir" | "storedir" | "write_timeout" => {
             Expect::Str
         }
@@ -283,6 +282,12 @@ impl Apply<'_> {
             // 0 (and nats-server's -1) mean unlimited.
             "max_subscriptions" | "max_subs" => {
                 o.max_subscriptions = usize::try_from(want_int(t)?).unwrap_or(0);
+            }
+            // nats-server's 0 keeps the default.
+            "max_closed_clients" => {
+                if let Ok(n @ 1..) = usize::try_from(want_int(t)?) {
+                    o.max_closed_clients = n;
+                }
             }
             "max_sub_tokens" | "max_subscription_tokens" => {
                 let n = want_int(t)?;

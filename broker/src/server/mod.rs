@@ -119,7 +119,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             stop_accepting: CancellationToken::new(),
             lame_duck: AtomicBool::new(false),
-            closed: Default::default(),
+            closed: crate::monitor::closed::ClosedClients::new(opts_for_trust.max_closed_clients),
             options_gen: AtomicU64::new(0),
             trust: RwLock::new(build_trust(&opts_for_trust)),
             routes: Default::default(),

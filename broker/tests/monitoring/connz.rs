@@ -183,3 +183,37 @@ pub(super) fn compare_connz(runs: &[Run; 2], errs: &mut Vec<String>) {
         check(errs, template, &got[0], &got[1], CONN_MASKED);
     }
 }
+
+/// `max_closed_clients` bounds `/connz?state=closed` to the newest closes, in both servers.
+#[test]
+fn max_closed_clients_keeps_the_newest_closes() {
+    let conf = std::env::temp_dir().join(format!("rnats-max-closed-{}.conf", std::process::id()));
+    std::fs::write(&conf, "max_closed_clients: 2\n").expect("write config");
+    let conf_s = conf.display().to_string();
+    for (name, bin) in [("nats-server", reference_bin()), ("rnats", rnats_bin())] {
+        let server = Server::start_with(name, &bin, &["-c", &conf_s]);
+        for i in 0..3 {
+            server.client(&format!("c{i}")).close();
+        }
+        let names = |v: &Value| -> Vec<String> {
+            let mut n: Vec<String> = v["connections"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["name"].as_str().map(str::to_string))
+                .collect();
+            n.sort();
+            n
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = server.json("/connz?state=closed");
+            if v["total"] == 2 && names(&v) == ["c1", "c2"] {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name}: {v}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let _ = std::fs::remove_file(&conf);
+}
