@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::{Mutex, RwLock};
 
 use crate::imports::{Responses, StreamRoute};
+use crate::mapping::Mappings;
 use crate::sublist::Sublist;
 use crate::subscription::Subscription;
 
@@ -163,6 +164,10 @@ pub struct Account {
     interest_sink: OnceLock<InterestSink>,
     /// Traffic counters, for `/accstatz` and `/metrics`.
     pub stats: AccountStats,
+    /// Subject mappings applied to what this account's clients publish.
+    mappings: RwLock<Option<Arc<Mappings>>>,
+    /// Whether `mappings` is set (one relaxed load on the publish path).
+    has_mappings: AtomicBool,
 }
 
 /// An account's traffic (nats-server's `a.stats`): messages its clients published, messages
@@ -203,7 +208,28 @@ impl Account {
             responses: Mutex::new(Responses::default()),
             interest_sink: OnceLock::new(),
             stats: AccountStats::default(),
+            mappings: RwLock::new(None),
+            has_mappings: AtomicBool::new(false),
         })
+    }
+
+    /// Replaces the account's subject mappings (none when `m` is empty).
+    pub fn set_mappings(&self, m: &Mappings) {
+        let m = (!m.is_empty()).then(|| Arc::new(m.clone()));
+        self.has_mappings.store(m.is_some(), Ordering::Release);
+        *self.mappings.write() = m;
+    }
+
+    /// Whether publishes here may be mapped to other subjects.
+    pub fn has_mappings(&self) -> bool {
+        self.has_mappings.load(Ordering::Relaxed)
+    }
+
+    /// The subject a publish to `subject` goes to, if a mapping applies (see
+    /// [`Mappings::select`]).
+    pub fn map_subject(&self, subject: &[u8], cluster: impl FnOnce() -> String) -> Option<Vec<u8>> {
+        let m = self.mappings.read().clone()?;
+        m.select(subject, cluster)
     }
 
     /// Sets where this account reports server-made interest (first call wins).

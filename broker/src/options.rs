@@ -70,6 +70,8 @@ pub struct AccountConfig {
     pub exports: Vec<crate::account::Export>,
     /// Streams and services this account takes from others.
     pub imports: Vec<crate::account::Import>,
+    /// Subject mappings of the account's publishers (`mappings {}`).
+    pub mappings: crate::mapping::Mappings,
 }
 
 /// The server's configuration, with nats-server's defaults.
@@ -94,6 +96,8 @@ pub struct Options {
     pub max_sub_tokens: u8,
     /// Closed connections kept for `/connz?state=closed` (`max_closed_clients`).
     pub max_closed_clients: usize,
+    /// Subject mappings of the global account `$G` (top-level `mappings {}`).
+    pub mappings: crate::mapping::Mappings,
     pub ping_interval: Duration,
     pub ping_max: u32,
     pub write_deadline: Duration,
@@ -150,6 +154,7 @@ impl Default for Options {
             max_subscriptions: 0,
             max_sub_tokens: 0,
             max_closed_clients: crate::monitor::closed::DEFAULT_MAX_CLOSED_CLIENTS,
+            mappings: Default::default(),
             ping_interval: DEFAULT_PING_INTERVAL,
             ping_max: DEFAULT_PING_MAX,
             write_deadline: DEFAULT_WRITE_DEADLINE,

@@ -190,6 +190,48 @@ const INLINE: &[(&str, &str)] = &[
         "connection-types-wrong-type",
         "authorization { users: [ {user: a, password: b, connection_types: 5} ] }\n",
     ),
+    (
+        "mappings-valid",
+        "mappings { \"foo\": \"bar\", \"l.*\": \"l.{{left(1,1)}}.{{right(1,1)}}\", \"a.*.>\": \"b.{{wildcard(1)}}.>\", \"w\": [ {destination: \"w1\", weight: 40%}, {destination: \"w2\", weight: \"60%\", cluster: \"c1\"} ] }\n",
+    ),
+    ("mappings-bad-source", "mappings { \"foo..bar\": \"x\" }\n"),
+    (
+        "mappings-index-out-of-range",
+        "mappings { \"foo.*\": \"bar.$2\" }\n",
+    ),
+    (
+        "mappings-unknown-function",
+        "mappings { \"foo.*\": \"bar.{{lefty(1,1)}}\" }\n",
+    ),
+    (
+        "mappings-bad-weight",
+        "mappings { \"foo\": [ {destination: \"a\", weight: \"x%\"} ] }\n",
+    ),
+    (
+        "mappings-weight-too-big",
+        "mappings { \"foo\": [ {destination: \"a\", weight: 150} ] }\n",
+    ),
+    (
+        "mappings-total-weight",
+        "mappings { \"foo\": [ {destination: \"a\", weight: 60}, {destination: \"b\", weight: 60} ] }\n",
+    ),
+    (
+        "mappings-missing-weight",
+        "mappings { \"foo\": [ {destination: \"a\"} ] }\n",
+    ),
+    (
+        "mappings-unknown-field",
+        "mappings { \"foo\": [ {destination: \"a\", weight: 10, colour: red} ] }\n",
+    ),
+    ("mappings-not-an-entry", "mappings { \"foo\": [ \"a\" ] }\n"),
+    (
+        "mappings-wildcard-dest",
+        "mappings { \"foo.*\": \"bar.*\" }\n",
+    ),
+    (
+        "mappings-in-account",
+        "accounts { A: { mappings: { \"x.*\": \"y.{{partition(2,3)}}\" } } }\n",
+    ),
     ("empty", ""),
 ];
 

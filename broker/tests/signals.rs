@@ -390,3 +390,33 @@ fn reload_accounts_moves_users_and_installs_imports() {
         b2.text()
     );
 }
+
+/// A reload replaces the subject mappings of connected clients' account.
+#[test]
+fn reload_replaces_subject_mappings() {
+    let dir = TempDir::new("reload-mappings");
+    let conf = dir.path().join("maps.conf");
+    std::fs::write(&conf, "mappings { foo: bar }\n").expect("write config");
+    let conf_s = conf.display().to_string();
+    let s = spawn(&rnats_bin(), &["-c", &conf_s]);
+    let mut c = Raw::connect(s.client_port);
+    c.handshake("", "");
+    c.send("SUB > 1\r\nPUB foo 1\r\n1\r\n");
+    assert!(c.wait_for("MSG bar 1 1\r\n1\r\n", T), "{}", c.text());
+    for (config, want) in [
+        ("mappings { foo: baz }\n", "MSG baz 1 1\r\n2\r\n"),
+        ("port: -1\n", "MSG foo 1 1\r\n3\r\n"),
+    ] {
+        std::fs::write(&conf, config).expect("write config");
+        let reloads = s.log().matches("Reloaded server configuration").count();
+        s.signal("HUP");
+        let deadline = Instant::now() + T;
+        while s.log().matches("Reloaded server configuration").count() == reloads {
+            assert!(Instant::now() < deadline, "{}", s.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let n = &want[want.len() - 3..want.len() - 2];
+        c.send(&format!("PUB foo 1\r\n{n}\r\n"));
+        assert!(c.wait_for(want, T), "{config}: {}", c.text());
+    }
+}

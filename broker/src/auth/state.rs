@@ -25,6 +25,8 @@ pub struct AuthState {
     pub accounts: Vec<AccountConfig>,
     /// Trusted operators are configured: clients authenticate with user JWTs.
     pub operator_mode: bool,
+    /// The global account's subject mappings (top-level `mappings {}`).
+    pub global_mappings: crate::mapping::Mappings,
 }
 
 impl AuthState {
@@ -40,6 +42,7 @@ impl AuthState {
             verify_and_map: o.tls.as_ref().is_some_and(|t| t.settings.map),
             accounts: o.accounts.clone(),
             operator_mode: o.operator_mode(),
+            global_mappings: o.mappings.clone(),
         }
     }
 

@@ -585,7 +585,18 @@ impl Conn {
     }
 
     fn publish(&mut self, subject: Bytes, reply: Option<Bytes>, header_len: usize, msg: Bytes) {
-        if self.may_publish(&subject, reply.as_deref(), msg.len()) {
+        let subject = match self.mapped(&subject) {
+            Some(mapped) => mapped,
+            None => subject,
+        };
+        self.publish_as(subject, reply, header_len, msg);
+    }
+
+    /// Publishes to `subject` as it is (already mapped).
+    fn publish_as(&mut self, subject: Bytes, reply: Option<Bytes>, header_len: usize, msg: Bytes) {
+        // An empty subject: a weighted mapping that lists its source dropped this one (it is
+        // still checked against the permissions, as nats-server does).
+        if self.may_publish(&subject, reply.as_deref(), msg.len()) && !subject.is_empty() {
             self.publisher
                 .publish(&self.account, &subject, reply.as_ref(), header_len, &msg);
         }
@@ -595,6 +606,10 @@ impl Conn {
     /// the read buffer in place, and only cut out of it (three reference counts) when someone
     /// receives it. Publish-only traffic touches no shared counter per message.
     fn publish_frame(&mut self, buf: &mut BytesMut, frame: PubFrame) {
+        if let Some(mapped) = self.mapped(PubFrame::get(buf, frame.subject)) {
+            let (_, reply, payload) = frame.split(buf);
+            return self.publish_as(mapped, reply, 0, payload);
+        }
         let subject = PubFrame::get(buf, frame.subject);
         let reply = frame.reply.map(|r| PubFrame::get(buf, r));
         let size = frame.payload.1 - frame.payload.0;
@@ -618,6 +633,18 @@ impl Conn {
             }
             None => buf.advance(frame.len),
         }
+    }
+
+    /// The subject a publish to `subject` is delivered as, when the account maps it
+    /// (nats-server maps before checking permissions).
+    fn mapped(&self, subject: &[u8]) -> Option<Bytes> {
+        if !self.account.has_mappings() {
+            return None;
+        }
+        let mapped = self
+            .account
+            .map_subject(subject, || self.server.routes.cluster_name())?;
+        Some(Bytes::from(mapped))
     }
 
     /// Counts a message in and checks that the client may publish it (`-ERR` when not);

@@ -121,8 +121,12 @@ pub(crate) fn apply_accounts(
                             Ok(i) => acc.imports = i,
                             Err(d) => errors.push(d),
                         },
-                        "jetstream" | "mappings" | "maps" | "limits" | "msg_trace"
-                        | "trace_dest" => warnings.push(Warning::unsupported(&v.pos, k)),
+                        "mappings" | "maps" => {
+                            acc.mappings = super::mappings::parse_mappings(v, errors);
+                        }
+                        "jetstream" | "limits" | "msg_trace" | "trace_dest" => {
+                            warnings.push(Warning::unsupported(&v.pos, k))
+                        }
                         _ if v.used_variable => {}
                         _ => errors.push(Diagnostic::on(v, format!("unknown field {}", quote(k)))),
                     }

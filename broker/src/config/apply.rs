@@ -50,10 +50,11 @@ fn unsupported(key: &str) -> Option<Expect> {
         "default_sentinel" | "http_base_path" | "store_dir" | "storedir" | "write_timeout" => {
             Expect::Str
         }
-        "mappings" | "maps" | "gateway" | "leaf" | "leafnodes" | "jetstream" | "tls" | "ocsp"
-        | "resolver_tls" | "trusted" | "trusted_keys" | "websocket" | "ws" | "mqtt"
-        | "server_tags" | "server_metadata" | "feature_flags" | "default_js_domain"
-        | "ocsp_cache" | "proxies" => Expect::Any,
+        "gateway" | "leaf" | "leafnodes" | "jetstream" | "tls" | "ocsp" | "resolver_tls"
+        | "trusted" | "trusted_keys" | "websocket" | "ws" | "mqtt" | "server_tags"
+        | "server_metadata" | "feature_flags" | "default_js_domain" | "ocsp_cache" | "proxies" => {
+            Expect::Any
+        }
         _ => return None,
     })
 }
@@ -359,6 +360,9 @@ impl Apply<'_> {
                 super::operator::apply_resolver(t, o, &mut self.errors)
             }
             "resolver_preload" => super::operator::apply_preload(t, o, &mut self.errors),
+            "mappings" | "maps" => {
+                o.mappings = super::mappings::parse_mappings(t, &mut self.errors)
+            }
             "resolver_pinned_accounts" => super::operator::apply_pinned(t, o, &mut self.errors),
             "system_account" | "system" => super::operator::apply_system_account(t, o),
             _ => return self.other(k, &key, t),

@@ -20,6 +20,7 @@ mod error;
 mod exports;
 mod gofmt;
 mod lexer;
+mod mappings;
 pub mod operator;
 mod parser;
 mod paths;

@@ -186,13 +186,23 @@ fn docs_authorization_examples() {
 }
 
 #[test]
-fn docs_blocks_rnats_does_not_run_yet() {
+fn docs_mappings_in_the_global_account_and_an_account() {
     let (o, w) = load("docs/mappings-accounts.conf");
     assert_eq!((o.host.as_str(), o.port), ("0.0.0.0", Some(4222)));
-    assert_eq!(w, [unsupported("mappings"), unsupported("mappings")]);
+    assert!(w.is_empty(), "{w:?}");
     assert_eq!(o.accounts.len(), 1);
     assert_eq!(o.users.len(), 2);
     assert_eq!(o.users[0].account.as_deref(), Some("accountA"));
+    let global = o.mappings.select(b"foo", String::new).expect("foo mapped");
+    assert_eq!(global, b"bar".to_vec());
+    let acc = &o.accounts[0].mappings;
+    let mapped = acc.select(b"orders.acme.x", String::new).expect("mapped");
+    assert_eq!(mapped, b"orders.x".to_vec());
+    assert_eq!(acc.select(b"foo", String::new), None);
+}
+
+#[test]
+fn docs_blocks_rnats_does_not_run_yet() {
     let (_, w) = load("docs/jetstream.conf");
     assert_eq!(w, [unsupported("jetstream")]);
     let (o, w) = load("docs/cluster.conf");

@@ -66,6 +66,13 @@ impl Server {
             }
         }
         crate::imports::install(&auth.accounts, &all);
+        for a in &all {
+            if a.name == GLOBAL_ACCOUNT {
+                a.set_mappings(&auth.global_mappings);
+            } else if let Some(c) = auth.accounts.iter().find(|c| c.name == a.name) {
+                a.set_mappings(&c.mappings);
+            }
+        }
         for a in &removed {
             a.clear_imports();
         }

@@ -142,6 +142,7 @@ fn auth_settings(o: &Options) -> impl PartialEq + '_ {
             .as_ref()
             .map(|t| (t.settings.map, &t.settings.pinned_certs)),
         &o.system_account,
+        &o.mappings,
         o.operator.as_ref().map(|op| {
             let operators: Vec<_> = op
                 .operators

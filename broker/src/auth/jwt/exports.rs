@@ -112,6 +112,7 @@ pub fn account_configs(accounts: &[Arc<ResolvedAccount>]) -> Vec<AccountConfig> 
             nkey: Some(a.name.clone()),
             exports: a.claims.nats.exports.iter().map(export_of).collect(),
             imports: Vec::new(),
+            mappings: Default::default(),
         })
         .collect();
     for a in accounts {
