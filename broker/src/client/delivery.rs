@@ -494,7 +494,14 @@ impl Publisher {
         let n = match target {
             ImportTarget::Service(si) => match (si.exporter.upgrade(), si.importer.upgrade()) {
                 (Some(exporter), Some(importer)) => {
-                    let to = si.map.apply(subject);
+                    let mut to = si.map.apply(subject);
+                    // The exporter's own mappings apply to what it is asked (cluster-scoped
+                    // destinations are not told apart here: the default ones apply).
+                    if exporter.has_mappings()
+                        && let Some(mapped) = exporter.map_subject(&to, String::new)
+                    {
+                        to = Bytes::from(mapped);
+                    }
                     let new_reply = reply
                         .map(|r| imports::new_response(&exporter, &importer, r, si.response_type));
                     let rtt = self
