@@ -750,3 +750,87 @@ fn pinned_accounts_refuse_the_others_as_the_reference_does() {
         );
     }
 }
+
+#[test]
+fn account_jwt_mappings_apply_as_the_reference_does() {
+    let op = nkeys::KeyPair::new_operator();
+    let acc = nkeys::KeyPair::new_account();
+    let user = nkeys::KeyPair::new_user();
+    let op_jwt = sign_jwt(
+        &op,
+        serde_json::json!({"sub": op.public_key(), "name": "OP", "nats": {"type": "operator", "version": 2}}),
+    );
+    // A weight left out (or 0) means 100.
+    let acc_jwt = sign_jwt(
+        &op,
+        serde_json::json!({"sub": acc.public_key(), "name": "A",
+        "nats": {"type": "account", "version": 2, "limits": {"subs": -1, "data": -1,
+        "payload": -1, "imports": -1, "exports": -1, "wildcards": true, "conn": -1, "leaf": -1},
+        "mappings": {
+            "foo": [{"subject": "bar", "weight": 100}],
+            "a.*": [{"subject": "b.{{wildcard(1)}}"}],
+            "gone": [{"subject": "gone", "weight": 0}]
+        }}}),
+    );
+    let user_jwt = sign_jwt(
+        &acc,
+        serde_json::json!({"sub": user.public_key(), "name": "u",
+            "nats": {"type": "user", "version": 2, "subs": -1, "data": -1, "payload": -1}}),
+    );
+    let dir = common::process::TempDir::new("opmappings");
+    let seed = user.seed().expect("seed");
+    let creds = dir.path().join("u.creds");
+    std::fs::write(
+        &creds,
+        format!(
+            "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n{seed}\n------END USER NKEY SEED------\n"
+        ),
+    )
+    .expect("creds");
+    let conf = dir.path().join("server.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "operator: {op_jwt}\nresolver: MEMORY\nresolver_preload: {{\n  {}: {acc_jwt}\n}}\n",
+            acc.public_key()
+        ),
+    )
+    .expect("config");
+    let conf = conf.display().to_string();
+    let ops = b"SUB > 1\r\nPUB foo 1\r\n1\r\nPUB a.x 1\r\n2\r\nPUB gone 1\r\n3\r\nPUB other 1\r\n4\r\nPING\r\n";
+    let mut seen = Vec::new();
+    for (name, bin) in [("rnats", rnats_bin()), ("nats-server", reference_bin())] {
+        let p = spawn(&bin, &["-c", &conf]);
+        // The publishes go after the PONG: nats-server looks at a connection's account for
+        // mappings once per read, so those read together with the CONNECT are not mapped.
+        let (mut s, mut buf) = raw_connect(p.client_port, Some(&creds), Sig::Good, b"PING\r\n");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !String::from_utf8_lossy(&buf).contains("PONG") {
+            assert!(Instant::now() < deadline, "{name}: no PONG");
+            assert!(!read_some(&mut s, &mut buf), "{name}: closed");
+        }
+        std::io::Write::write_all(&mut s, ops).expect("send");
+        while !String::from_utf8_lossy(&buf).contains("MSG other") {
+            assert!(
+                Instant::now() < deadline,
+                "{name}: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            assert!(!read_some(&mut s, &mut buf), "{name}: closed");
+        }
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let msgs: Vec<&str> = text.lines().filter(|l| l.starts_with("MSG ")).collect();
+        assert_eq!(
+            msgs,
+            [
+                "MSG bar 1 1",
+                "MSG b.x 1 1",
+                "MSG gone 1 1",
+                "MSG other 1 1"
+            ],
+            "{name}: {text}"
+        );
+        seen.push(msgs.join("|"));
+    }
+    assert_eq!(seen[0], seen[1]);
+}

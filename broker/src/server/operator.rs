@@ -28,7 +28,11 @@ impl Server {
             .iter()
             .map(|r| self.register_account(&r.name))
             .collect();
-        crate::imports::install(&exports::account_configs(&resolved), &accounts);
+        let configs = exports::account_configs(&resolved);
+        crate::imports::install(&configs, &accounts);
+        for (account, config) in accounts.iter().zip(&configs) {
+            account.set_mappings(&config.mappings);
+        }
     }
 
     /// After a reload (a new trust, and the config's imports installed afresh): the JWT

@@ -282,6 +282,19 @@ pub struct Account {
     #[serde(rename = "type")]
     pub kind: String,
     pub version: i64,
+    /// Subject mappings (`jwt.Mapping`): source → weighted destinations.
+    #[serde(deserialize_with = "null_as_empty")]
+    pub mappings: BTreeMap<String, Vec<WeightedMapping>>,
+}
+
+/// One destination of an account JWT's mapping (`jwt.WeightedMapping`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct WeightedMapping {
+    pub subject: String,
+    /// 0 means 100 (`GetWeight`).
+    pub weight: u8,
+    pub cluster: String,
 }
 
 /// An account JWT (`jwt.AccountClaims`).

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::trust::ResolvedAccount;
 use super::{KeyKind, now_unix, token};
 use crate::account::{Export, Import, ResponseType, export_allows, is_subset_match};
+use crate::mapping::{MapDest, Mappings};
 use crate::options::AccountConfig;
 
 /// Stands in the approved-accounts list of an export that needs an activation token; no
@@ -102,6 +103,26 @@ fn activation_ok(
         && is_subset_match(subject, &act.nats.subject)
 }
 
+/// The account JWT's subject mappings (nats-server logs the ones it cannot add and keeps the
+/// others).
+fn mappings_of(a: &ResolvedAccount) -> Mappings {
+    let mut m = Mappings::default();
+    for (src, dests) in &a.claims.nats.mappings {
+        let dests = dests
+            .iter()
+            .map(|d| MapDest {
+                subject: d.subject.clone(),
+                weight: if d.weight == 0 { 100 } else { d.weight },
+                cluster: d.cluster.clone(),
+            })
+            .collect();
+        if let Err(e) = m.add(src, dests) {
+            tracing::error!("Error adding mapping: {e}");
+        }
+    }
+    m
+}
+
 /// The registry configuration of the resolved JWT accounts: their exports, and the imports
 /// an export allows (publicly, by account token position, or by activation token).
 pub fn account_configs(accounts: &[Arc<ResolvedAccount>]) -> Vec<AccountConfig> {
@@ -112,7 +133,7 @@ pub fn account_configs(accounts: &[Arc<ResolvedAccount>]) -> Vec<AccountConfig> 
             nkey: Some(a.name.clone()),
             exports: a.claims.nats.exports.iter().map(export_of).collect(),
             imports: Vec::new(),
-            mappings: Default::default(),
+            mappings: mappings_of(a),
         })
         .collect();
     for a in accounts {
