@@ -96,6 +96,8 @@ pub struct Options {
     pub max_sub_tokens: u8,
     /// Closed connections kept for `/connz?state=closed` (`max_closed_clients`).
     pub max_closed_clients: usize,
+    /// Prefix of the monitoring endpoints (`http_base_path`), as configured.
+    pub http_base_path: String,
     /// Subject mappings of the global account `$G` (top-level `mappings {}`).
     pub mappings: crate::mapping::Mappings,
     pub ping_interval: Duration,
@@ -155,6 +157,7 @@ impl Default for Options {
             max_sub_tokens: 0,
             max_closed_clients: crate::monitor::closed::DEFAULT_MAX_CLOSED_CLIENTS,
             mappings: Default::default(),
+            http_base_path: String::new(),
             ping_interval: DEFAULT_PING_INTERVAL,
             ping_max: DEFAULT_PING_MAX,
             write_deadline: DEFAULT_WRITE_DEADLINE,

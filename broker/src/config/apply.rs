@@ -47,9 +47,7 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "max_traced_msg_len"
         | "connect_error_reports"
         | "reconnect_error_reports" => Expect::Int,
-        "default_sentinel" | "http_base_path" | "store_dir" | "storedir" | "write_timeout" => {
-            Expect::Str
-        }
+        "default_sentinel" | "store_dir" | "storedir" | "write_timeout" => Expect::Str,
         "gateway" | "leaf" | "leafnodes" | "jetstream" | "tls" | "ocsp" | "resolver_tls"
         | "trusted" | "trusted_keys" | "websocket" | "ws" | "mqtt" | "server_tags"
         | "server_metadata" | "feature_flags" | "default_js_domain" | "ocsp_cache" | "proxies" => {
@@ -254,6 +252,7 @@ impl Apply<'_> {
                 parse_listen(t)?;
                 self.unsupported(t, k);
             }
+            "http_base_path" => o.http_base_path = want_str(t)?.to_string(),
             "http_port" | "monitor_port" => o.http_port = http_port(t, want_int(t)?)?,
             "logfile" | "log_file" => o.log_file = non_empty(want_str(t)?).map(PathBuf::from),
             "logfile_size_limit" | "log_size_limit" => {

@@ -62,17 +62,19 @@ pub async fn start(server: Arc<Server>) -> std::io::Result<Option<tokio::task::J
         server: server.clone(),
         requests: Arc::default(),
     };
+    let base = normalize_base_path(&opts.http_base_path);
+    let at = |p: &str| join_path(&base, p);
     let app = Router::new()
-        .route("/", any(root))
-        .route("/varz", any(varz::handler))
-        .route("/connz", any(connz::handler))
-        .route("/subsz", any(subsz::handler))
-        .route("/subscriptionsz", any(subsz::handler))
-        .route("/routez", any(routez::handler))
-        .route("/accountz", any(accountz::handler))
-        .route("/accstatz", any(accstatz::handler))
-        .route("/healthz", any(healthz::handler))
-        .route("/metrics", any(metrics::handler))
+        .route(&at("/"), any(root))
+        .route(&at("/varz"), any(varz::handler))
+        .route(&at("/connz"), any(connz::handler))
+        .route(&at("/subsz"), any(subsz::handler))
+        .route(&at("/subscriptionsz"), any(subsz::handler))
+        .route(&at("/routez"), any(routez::handler))
+        .route(&at("/accountz"), any(accountz::handler))
+        .route(&at("/accstatz"), any(accstatz::handler))
+        .route(&at("/healthz"), any(healthz::handler))
+        .route(&at("/metrics"), any(metrics::handler))
         .fallback(not_found)
         .with_state(state);
     let shutdown = server.shutdown.clone();
@@ -122,8 +124,42 @@ async fn not_found() -> Response {
 }
 
 /// Links to the endpoints, as the reference's index page.
+/// nats-server's `normalizeBasePath`: a leading `/`, cleaned (`/` when empty).
+fn normalize_base_path(p: &str) -> String {
+    if p.is_empty() {
+        return "/".into();
+    }
+    if p.starts_with('/') {
+        clean_path(p)
+    } else {
+        clean_path(&format!("/{p}"))
+    }
+}
+
+/// Go's `path.Join(base, p)` for an absolute `base`.
+fn join_path(base: &str, p: &str) -> String {
+    clean_path(&format!("{base}/{p}"))
+}
+
+/// Go's `path.Clean` for an absolute path: no empty or `.` elements, `..` resolved, no
+/// trailing slash (but `/` itself).
+fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 async fn root(State(m): State<Monitor>) -> Response {
     m.count("/");
+    let base = normalize_base_path(&m.server.options().http_base_path);
     let links = [
         ("varz", "General"),
         ("connz", "Connections"),
@@ -135,8 +171,9 @@ async fn root(State(m): State<Monitor>) -> Response {
     ];
     let mut body = String::from("<html lang=\"en\">\n<body>\n");
     for (path, title) in links {
+        let href = join_path(&base, path);
         body.push_str(&format!(
-            "  <a href=./{path}>{title}<span class=\"endpoint\"> /{path}</span></a><br/>\n"
+            "  <a href=.{href}>{title}<span class=\"endpoint\"> /{path}</span></a><br/>\n"
         ));
     }
     body.push_str("</body>\n</html>");

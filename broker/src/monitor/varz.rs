@@ -136,7 +136,7 @@ pub struct Varz {
     pub ping_max: u32,
     pub http_host: String,
     pub http_port: u16,
-    pub http_base_path: &'static str,
+    pub http_base_path: String,
     pub https_port: u16,
     /// Seconds.
     #[serde(serialize_with = "ser_f64")]
@@ -232,7 +232,7 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         ping_max: o.ping_max,
         http_host: o.http_host.clone().unwrap_or_else(|| o.host.clone()),
         http_port: s.http_addr().map(|a| a.port()).unwrap_or(0),
-        http_base_path: "",
+        http_base_path: o.http_base_path.clone(),
         https_port: 0,
         auth_timeout: o.auth_timeout.as_secs_f64(),
         max_control_line: o.max_control_line,

@@ -151,3 +151,30 @@ pub(super) fn compare_errors(runs: &[Run; 2], errs: &mut Vec<String>) {
         }
     }
 }
+
+/// `http_base_path` moves every endpoint under a prefix, in both servers.
+#[test]
+fn http_base_path_prefixes_the_endpoints() {
+    let conf = std::env::temp_dir().join(format!("rnats-base-path-{}.conf", std::process::id()));
+    std::fs::write(&conf, "http_base_path: \"nats//mon/\"\n").expect("write config");
+    let conf_s = conf.display().to_string();
+    let mut seen = Vec::new();
+    for (name, bin) in [("nats-server", reference_bin()), ("rnats", rnats_bin())] {
+        let server = Server::start_probing(name, &bin, &["-c", &conf_s], "/nats/mon/healthz");
+        let status = |p: &str| server.get(p).status;
+        let got = [
+            status("/nats/mon/varz"),
+            status("/nats/mon/connz"),
+            status("/nats/mon/healthz"),
+            status("/nats/mon"),
+            status("/varz"),
+            status("/"),
+        ];
+        assert_eq!(got, [200, 200, 200, 200, 404, 404], "{name}");
+        let varz = server.json("/nats/mon/varz");
+        assert_eq!(varz["http_base_path"], "nats//mon/", "{name}");
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1]);
+    let _ = std::fs::remove_file(&conf);
+}

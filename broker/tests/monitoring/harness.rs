@@ -93,6 +93,11 @@ impl Server {
 
     /// Same, with extra command-line arguments.
     pub fn start_with(name: &'static str, bin: &Path, extra: &[&str]) -> Server {
+        Self::start_probing(name, bin, extra, "/healthz")
+    }
+
+    /// Same, probing readiness at `health` (with an `http_base_path`).
+    pub fn start_probing(name: &'static str, bin: &Path, extra: &[&str], health: &str) -> Server {
         let mut last_err = String::new();
         for _ in 0..3 {
             let (port, http_port) = (free_port(), free_port());
@@ -120,7 +125,7 @@ impl Server {
                 log,
                 ready_polls: 0,
             };
-            match server.wait_ready() {
+            match server.wait_ready(health) {
                 Ok(()) => return server,
                 Err(e) => last_err = e,
             }
@@ -128,7 +133,7 @@ impl Server {
         panic!("{name} did not start: {last_err}");
     }
 
-    fn wait_ready(&mut self) -> Result<(), String> {
+    fn wait_ready(&mut self, health: &str) -> Result<(), String> {
         let deadline = Instant::now() + STARTUP_DEADLINE;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -139,7 +144,7 @@ impl Server {
             }
             // Both answer 200 only once the client listener is open (no probe connection,
             // which would show in /connz?state=closed).
-            if let Ok(r) = http_get(self.http_port, "/healthz") {
+            if let Ok(r) = http_get(self.http_port, health) {
                 self.ready_polls += 1;
                 if r.status == 200 {
                     return Ok(());
