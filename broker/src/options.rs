@@ -31,6 +31,11 @@ pub const DEFAULT_LAME_DUCK_DURATION: Duration = Duration::from_secs(120);
 /// Lame duck: wait before the first client is closed (`DEFAULT_LAME_DUCK_GRACE_PERIOD`).
 pub const DEFAULT_LAME_DUCK_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
+/// `DEFAULT_CONNECT_ERROR_REPORTS`: one failed first route connection logged in 3600.
+pub const DEFAULT_CONNECT_ERROR_REPORTS: u64 = 3600;
+/// `DEFAULT_RECONNECT_ERROR_REPORTS`: every failed reconnection logged.
+pub const DEFAULT_RECONNECT_ERROR_REPORTS: u64 = 1;
+
 /// One configured user (`authorization { users: [...] }` or top-level `user`/`password`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct User {
@@ -96,6 +101,11 @@ pub struct Options {
     pub max_sub_tokens: u8,
     /// Closed connections kept for `/connz?state=closed` (`max_closed_clients`).
     pub max_closed_clients: usize,
+    /// A failed first connection to a route is logged at error level once in this many
+    /// attempts (`connect_error_reports`), a failed reconnection once in
+    /// `reconnect_error_reports`; the others at debug level.
+    pub connect_error_reports: u64,
+    pub reconnect_error_reports: u64,
     /// Prefix of the monitoring endpoints (`http_base_path`), as configured.
     pub http_base_path: String,
     /// Subject mappings of the global account `$G` (top-level `mappings {}`).
@@ -158,6 +168,8 @@ impl Default for Options {
             max_closed_clients: crate::monitor::closed::DEFAULT_MAX_CLOSED_CLIENTS,
             mappings: Default::default(),
             http_base_path: String::new(),
+            connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
+            reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
             ping_interval: DEFAULT_PING_INTERVAL,
             ping_max: DEFAULT_PING_MAX,
             write_deadline: DEFAULT_WRITE_DEADLINE,

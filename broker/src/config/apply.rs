@@ -39,14 +39,8 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "allow_non_tls"
         | "no_header_support"
         | "no_fast_producer_stall" => Expect::Bool,
-        "https_port"
-        | "prof_port"
-        | "prof_block_rate"
-        | "logfile_max_num"
-        | "log_max_num"
-        | "max_traced_msg_len"
-        | "connect_error_reports"
-        | "reconnect_error_reports" => Expect::Int,
+        "https_port" | "prof_port" | "prof_block_rate" | "logfile_max_num" | "log_max_num"
+        | "max_traced_msg_len" => Expect::Int,
         "default_sentinel" | "store_dir" | "storedir" | "write_timeout" => Expect::Str,
         "gateway" | "leaf" | "leafnodes" | "jetstream" | "tls" | "ocsp" | "resolver_tls"
         | "trusted" | "trusted_keys" | "websocket" | "ws" | "mqtt" | "server_tags"
@@ -253,6 +247,22 @@ impl Apply<'_> {
                 self.unsupported(t, k);
             }
             "http_base_path" => o.http_base_path = want_str(t)?.to_string(),
+            // 0 (or less) keeps the default, as nats-server's baseline.
+            "connect_error_reports" | "reconnect_error_reports" => {
+                let n = u64::try_from(want_int(t)?).unwrap_or(0);
+                let (field, default) = if key == "connect_error_reports" {
+                    (
+                        &mut o.connect_error_reports,
+                        crate::options::DEFAULT_CONNECT_ERROR_REPORTS,
+                    )
+                } else {
+                    (
+                        &mut o.reconnect_error_reports,
+                        crate::options::DEFAULT_RECONNECT_ERROR_REPORTS,
+                    )
+                };
+                *field = if n == 0 { default } else { n };
+            }
             "http_port" | "monitor_port" => o.http_port = http_port(t, want_int(t)?)?,
             "logfile" | "log_file" => o.log_file = non_empty(want_str(t)?).map(PathBuf::from),
             "logfile_size_limit" | "log_size_limit" => {

@@ -25,9 +25,6 @@ const ROUTE_RECONNECT: Duration = Duration::from_secs(1);
 /// Random delay added before a reconnect so that two servers that dropped each other's
 /// duplicate do not collide again (nats-server adds up to 100 ms).
 const RECONNECT_JITTER_MS: u64 = 100;
-/// After the first failure, a failed attempt is logged once every this many attempts
-/// (`DEFAULT_CONNECT_ERROR_REPORTS`).
-const CONNECT_ERROR_REPORTS: u64 = 3600;
 
 /// Starts dialling every configured route.
 pub fn solicit_configured(server: &Arc<Server>) {
@@ -208,8 +205,12 @@ async fn connect(server: Arc<Server>, d: Dialed, first_connect: bool) {
             Err(_) => "i/o timeout".to_string(),
         };
         attempts += 1;
-        if should_report(first_connect, attempts) {
+        if should_report(&server.options(), first_connect, attempts) {
             tracing::error!(
+                "Error trying to connect to route (attempt {attempts}): dial tcp {addr}: {err}"
+            );
+        } else {
+            tracing::debug!(
                 "Error trying to connect to route (attempt {attempts}): dial tcp {addr}: {err}"
             );
         }
@@ -244,10 +245,16 @@ async fn connect(server: Arc<Server>, d: Dialed, first_connect: bool) {
     super::conn::serve(server, stream, peer, Some(d)).await;
 }
 
-/// nats-server reports the first failure, then one in `CONNECT_ERROR_REPORTS` on a first
-/// connect; after a disconnect (reconnects) every failure is reported.
-fn should_report(first_connect: bool, attempts: u64) -> bool {
-    attempts == 1 || !first_connect || attempts.is_multiple_of(CONNECT_ERROR_REPORTS)
+/// nats-server's `shouldReportConnectErr`: the first failure, then one in
+/// `connect_error_reports` on a first connect, one in `reconnect_error_reports` after a
+/// disconnect.
+fn should_report(opts: &crate::options::Options, first_connect: bool, attempts: u64) -> bool {
+    let every = if first_connect {
+        opts.connect_error_reports
+    } else {
+        opts.reconnect_error_reports
+    };
+    attempts == 1 || attempts.is_multiple_of(every.max(1))
 }
 
 /// Addresses of the host's interfaces (non-loopback), for a wildcard listen's client URLs.

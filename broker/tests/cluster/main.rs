@@ -618,3 +618,42 @@ async fn route_authorization_with_the_reference() {
     .await;
     assert_eq!(nodes[0].peers().len(), 2);
 }
+
+#[tokio::test]
+async fn connect_error_reports_thins_out_route_dial_errors() {
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dir = common::process::TempDir::new("cluster-error-reports");
+    let conf = dir.path().join("c.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "connect_error_reports: 2\ncluster {{\n  name: test\n  listen: \"127.0.0.1:-1\"\n  \
+             routes: [ \"nats://127.0.0.1:{dead}\" ]\n}}\n"
+        ),
+    )
+    .expect("write config");
+    let conf = conf.display().to_string();
+    let servers = [Kind::Rnats, Kind::Reference]
+        .map(|k| (k, common::process::spawn(&k.bin(), &["-c", &conf])));
+    // Dials one second apart; attempt 4 is the next one reported after 2.
+    for (kind, p) in &servers {
+        wait_until("attempt 4 reported", Duration::from_secs(20), || {
+            p.log().contains("(attempt 4)")
+        })
+        .await;
+        let log = p.log();
+        let reported: std::collections::BTreeSet<u64> = log
+            .lines()
+            .filter(|l| l.contains("[ERR]"))
+            .filter_map(|l| l.split("(attempt ").nth(1)?.split(')').next()?.parse().ok())
+            .collect();
+        assert_eq!(
+            reported.iter().copied().take(3).collect::<Vec<_>>(),
+            [1, 2, 4],
+            "{kind:?}:\n{log}"
+        );
+    }
+}
