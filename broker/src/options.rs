@@ -106,6 +106,10 @@ pub struct Options {
     /// `reconnect_error_reports`; the others at debug level.
     pub connect_error_reports: u64,
     pub reconnect_error_reports: u64,
+    /// `server_tags`: lower-cased, trimmed, without duplicates (nats-server's `TagList`).
+    pub tags: Vec<String>,
+    /// `server_metadata`.
+    pub metadata: std::collections::BTreeMap<String, String>,
     /// Prefix of the monitoring endpoints (`http_base_path`), as configured.
     pub http_base_path: String,
     /// Subject mappings of the global account `$G` (top-level `mappings {}`).
@@ -168,6 +172,8 @@ impl Default for Options {
             max_closed_clients: crate::monitor::closed::DEFAULT_MAX_CLOSED_CLIENTS,
             mappings: Default::default(),
             http_base_path: String::new(),
+            tags: Vec::new(),
+            metadata: Default::default(),
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
             reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
             ping_interval: DEFAULT_PING_INTERVAL,
@@ -199,6 +205,14 @@ impl Default for Options {
             operator: None,
             system_account: None,
         }
+    }
+}
+
+/// nats-server's `TagList.Add`: trimmed, lower-cased, no empty tag and no duplicate.
+pub fn add_tag(tags: &mut Vec<String>, tag: &str) {
+    let t = tag.trim().to_lowercase();
+    if !t.is_empty() && !tags.contains(&t) {
+        tags.push(t);
     }
 }
 

@@ -232,6 +232,13 @@ const INLINE: &[(&str, &str)] = &[
         "mappings-in-account",
         "accounts { A: { mappings: { \"x.*\": \"y.{{partition(2,3)}}\" } } }\n",
     ),
+    (
+        "server-tags-valid",
+        "server_tags: \"one\"\nserver_metadata: { a: \"b\" }\n",
+    ),
+    ("server-tags-bad-element", "server_tags: [\"a\", 1]\n"),
+    ("server-tags-bad-type", "server_tags: 5\n"),
+    ("server-metadata-bad-type", "server_metadata: [1]\n"),
     ("empty", ""),
 ];
 

@@ -43,10 +43,8 @@ fn unsupported(key: &str) -> Option<Expect> {
         | "max_traced_msg_len" => Expect::Int,
         "default_sentinel" | "store_dir" | "storedir" | "write_timeout" => Expect::Str,
         "gateway" | "leaf" | "leafnodes" | "jetstream" | "tls" | "ocsp" | "resolver_tls"
-        | "trusted" | "trusted_keys" | "websocket" | "ws" | "mqtt" | "server_tags"
-        | "server_metadata" | "feature_flags" | "default_js_domain" | "ocsp_cache" | "proxies" => {
-            Expect::Any
-        }
+        | "trusted" | "trusted_keys" | "websocket" | "ws" | "mqtt" | "feature_flags"
+        | "default_js_domain" | "ocsp_cache" | "proxies" => Expect::Any,
         _ => return None,
     })
 }
@@ -247,6 +245,35 @@ impl Apply<'_> {
                 self.unsupported(t, k);
             }
             "http_base_path" => o.http_base_path = want_str(t)?.to_string(),
+            "server_tags" => match &t.value {
+                Value::String(s) => crate::options::add_tag(&mut o.tags, s),
+                Value::Array(items) => {
+                    for item in items.iter() {
+                        let Value::String(s) = &item.value else {
+                            let msg = "error parsing tags: unsupported type *conf.token where \
+                                       string is expected";
+                            return Err(Diagnostic::at(&t.pos, msg));
+                        };
+                        crate::options::add_tag(&mut o.tags, s);
+                    }
+                }
+                v => {
+                    let msg = format!("error parsing tags: unsupported type {}", v.go_type());
+                    return Err(Diagnostic::at(&t.pos, msg));
+                }
+            },
+            "server_metadata" => {
+                let Value::Map(m) = &t.value else {
+                    let msg = format!(
+                        "error parsing metadata: unsupported type {}",
+                        t.value.go_type()
+                    );
+                    return Err(Diagnostic::at(&t.pos, msg));
+                };
+                for (k, v) in m.iter() {
+                    o.metadata.insert(k.to_string(), want_str(v)?.to_string());
+                }
+            }
             // 0 (or less) keeps the default, as nats-server's baseline.
             "connect_error_reports" | "reconnect_error_reports" => {
                 let n = u64::try_from(want_int(t)?).unwrap_or(0);

@@ -186,6 +186,10 @@ pub struct Varz {
     #[serde(serialize_with = "ser_time")]
     pub config_load_time: DateTime<Utc>,
     pub config_digest: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
     pub feature_flags: BTreeMap<&'static str, bool>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub system_account: String,
@@ -277,6 +281,8 @@ pub fn varz(s: &Server, http_req_stats: BTreeMap<&'static str, u64>) -> Varz {
         http_req_stats,
         config_load_time: *s.config_load_time.read(),
         config_digest: String::new(),
+        tags: o.tags.clone(),
+        metadata: o.metadata.clone(),
         feature_flags: FEATURE_FLAGS.into_iter().collect(),
         system_account: s
             .system()

@@ -280,6 +280,8 @@ impl System {
             cluster: requests::cluster_name(server),
             ver: COMPAT_VERSION,
             feature_flags: crate::monitor::varz::FEATURE_FLAGS.into_iter().collect(),
+            tags: server.options().tags.clone(),
+            metadata: server.options().metadata.clone(),
             seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
             time: Utc::now(),
             ..Default::default()

@@ -97,8 +97,10 @@ impl EventFilter {
         {
             return true;
         }
-        // rnats has no server tags and no JetStream domain: any asked for excludes it.
-        !self.tags.is_empty() || !self.domain.is_empty()
+        // Every tag asked for must be the server's (`TagList.Contains`); rnats has no
+        // JetStream domain, so any asked for excludes it.
+        let tags = &server.options().tags;
+        self.tags.iter().any(|t| !tags.contains(&t.to_lowercase())) || !self.domain.is_empty()
     }
 }
 

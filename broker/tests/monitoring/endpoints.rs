@@ -178,3 +178,25 @@ fn http_base_path_prefixes_the_endpoints() {
     assert_eq!(seen[0], seen[1]);
     let _ = std::fs::remove_file(&conf);
 }
+
+/// `server_tags` (trimmed, lower-cased, deduplicated) and `server_metadata` in `/varz`, as the
+/// reference shows them.
+#[test]
+fn server_tags_and_metadata_in_varz() {
+    let conf = std::env::temp_dir().join(format!("rnats-tags-{}.conf", std::process::id()));
+    std::fs::write(
+        &conf,
+        "server_tags: [\"Az\", \" b \", \"az\", \"region:EU\"]\nserver_metadata: { k: v, Z: \"y\" }\n",
+    )
+    .expect("write config");
+    let conf_s = conf.display().to_string();
+    let mut seen = Vec::new();
+    for (name, bin) in [("nats-server", reference_bin()), ("rnats", rnats_bin())] {
+        let server = Server::start_with(name, &bin, &["-c", &conf_s]);
+        let varz = server.json("/varz");
+        seen.push((varz["tags"].clone(), varz["metadata"].clone()));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1].0, serde_json::json!(["az", "b", "region:eu"]));
+    let _ = std::fs::remove_file(&conf);
+}
