@@ -33,8 +33,9 @@ NSC_DIR="$ROOT/scripts/tools/nsc"
 NSC_BIN="$RNATS_CACHE/bin/nsc"
 # Debian packages the suites need beyond the machine image: the NATS C client
 # (broker/tests/c_client.rs compiles against it with gcc and pkg-config) and the
-# openssl command (the nats-py TLS suite makes its certificates with it).
-APT_PACKAGES=(libnats-dev pkg-config gcc openssl)
+# openssl command (the nats-py TLS suite makes its certificates with it), and tzdata
+# (tests/signals.rs sets a local time zone to check `logtime_utc`).
+APT_PACKAGES=(libnats-dev pkg-config gcc openssl tzdata)
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }

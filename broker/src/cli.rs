@@ -25,6 +25,7 @@ pub struct Flags {
     debug: Option<bool>,
     trace: Option<bool>,
     logtime: Option<bool>,
+    logtime_utc: Option<bool>,
     syslog: Option<bool>,
     remote_syslog: Option<String>,
     user: Option<String>,
@@ -74,6 +75,7 @@ Server Options:
 Logging Options:
     -l, --log <file>                 File to redirect log output
     -T, --logtime                    Timestamp log entries (default: true)
+        --logtime_utc                Timestamps in UTC instead of local timezone (default: false)
     -s, --syslog                     Log to syslog
     -r, --remote_syslog <addr>       Syslog server addr (udp://localhost:514)
     -D, --debug                      Enable debugging output
@@ -162,6 +164,7 @@ impl Flags {
                     f.trace = Some(on);
                 }
                 "T" | "logtime" => f.logtime = Some(boolean(&inline)?),
+                "logtime_utc" => f.logtime_utc = Some(boolean(&inline)?),
                 "s" | "syslog" => f.syslog = Some(boolean(&inline)?),
                 "r" | "remote_syslog" => f.remote_syslog = Some(value(&mut it)?),
                 "user" => f.user = Some(value(&mut it)?),
@@ -275,6 +278,9 @@ impl Flags {
         }
         if let Some(v) = self.trace {
             opts.trace = v;
+        }
+        if let Some(v) = self.logtime_utc {
+            opts.logtime_utc = v;
         }
         if let Some(v) = self.logtime {
             opts.logtime = v;

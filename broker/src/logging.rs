@@ -46,6 +46,7 @@ pub struct LogSink {
     /// 0 = info, 1 = debug, 2 = trace, 3 = debug+trace.
     level: AtomicU8,
     logtime: AtomicBool,
+    logtime_utc: AtomicBool,
     pid: u32,
 }
 
@@ -71,6 +72,7 @@ impl LogSink {
             Ordering::Relaxed,
         );
         self.logtime.store(opts.logtime, Ordering::Relaxed);
+        self.logtime_utc.store(opts.logtime_utc, Ordering::Relaxed);
         Ok(())
     }
 
@@ -165,6 +167,7 @@ pub fn init() -> Arc<LogSink> {
         path: Mutex::new(None),
         level: AtomicU8::new(0),
         logtime: AtomicBool::new(true),
+        logtime_utc: AtomicBool::new(false),
         pid: std::process::id(),
     });
     let layer = NatsFormat { sink: sink.clone() };
@@ -186,8 +189,12 @@ impl<S: Subscriber> Layer<S> for NatsFormat {
         let mut line = String::with_capacity(128);
         let _ = write!(line, "[{}] ", self.sink.pid);
         if self.sink.logtime.load(Ordering::Relaxed) {
-            let now = chrono::Local::now();
-            let _ = write!(line, "{} ", now.format("%Y/%m/%d %H:%M:%S%.6f"));
+            const STAMP: &str = "%Y/%m/%d %H:%M:%S%.6f";
+            if self.sink.logtime_utc.load(Ordering::Relaxed) {
+                let _ = write!(line, "{} ", chrono::Utc::now().format(STAMP));
+            } else {
+                let _ = write!(line, "{} ", chrono::Local::now().format(STAMP));
+            }
         }
         let _ = write!(line, "[{level}] ");
         let body_start = line.len();

@@ -420,3 +420,56 @@ fn reload_replaces_subject_mappings() {
         assert!(c.wait_for(want, T), "{config}: {}", c.text());
     }
 }
+
+/// `--logtime_utc` (and `logtime_utc: true`) stamps log lines in UTC, not local time, as
+/// nats-server does; checked with a local time zone five hours behind UTC (`Etc/GMT+5`, from tzdata).
+#[test]
+fn logtime_utc_stamps_in_utc() {
+    let dir = TempDir::new("logtime-utc");
+    let conf = dir.path().join("utc.conf");
+    std::fs::write(&conf, "logtime_utc: true\n").expect("write config");
+    let conf_s = conf.display().to_string();
+    let stamp = |bin: &std::path::Path, args: &[&str]| -> chrono::NaiveDateTime {
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .args(["-a", "127.0.0.1", "-p", "-1", "-T"])
+            .env("TZ", "Etc/GMT+5")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("server starts");
+        let pid = nix::unistd::Pid::from_raw(out.id() as i32);
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let output = out.wait_with_output().expect("server exits");
+        let text = String::from_utf8_lossy(&output.stderr).into_owned();
+        let first = text.lines().next().unwrap_or_default();
+        // `[pid] 2026/11/23 21:10:00.123456 [INF] ...`
+        let when = first
+            .split(' ')
+            .skip(1)
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        chrono::NaiveDateTime::parse_from_str(&when, "%Y/%m/%d %H:%M:%S%.f")
+            .unwrap_or_else(|e| panic!("{e}: {first:?}"))
+    };
+    let utc = chrono::Utc::now().naive_utc();
+    for bin in [rnats_bin(), reference_bin()] {
+        for args in [&["--logtime_utc"][..], &["-c", &conf_s][..]] {
+            let off = (stamp(&bin, args) - utc).num_minutes().abs();
+            assert!(
+                off < 5,
+                "{}: {args:?} stamped {off} min off UTC",
+                bin.display()
+            );
+        }
+        let local = (stamp(&bin, &[]) - utc).num_minutes();
+        assert!(
+            (-305..=-295).contains(&local),
+            "{}: local time {local} min off UTC",
+            bin.display()
+        );
+    }
+}
