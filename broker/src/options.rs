@@ -106,6 +106,8 @@ pub struct Options {
     /// `reconnect_error_reports`; the others at debug level.
     pub connect_error_reports: u64,
     pub reconnect_error_reports: u64,
+    /// `no_header_support`: INFO says `headers: false` and no client may use headers.
+    pub no_header_support: bool,
     /// Log timestamps in UTC rather than local time (`logtime_utc`).
     pub logtime_utc: bool,
     /// `server_tags`: lower-cased, trimmed, without duplicates (nats-server's `TagList`).
@@ -176,6 +178,7 @@ impl Default for Options {
             http_base_path: String::new(),
             tags: Vec::new(),
             logtime_utc: false,
+            no_header_support: false,
             metadata: Default::default(),
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
             reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,

@@ -402,7 +402,7 @@ impl Conn {
         }
         self.connected = true;
         self.rearm_ping = true;
-        let headers = self.opts.headers;
+        let headers = self.opts.headers && !self.server.options().no_header_support;
         self.shared.set_headers(headers);
         self.parser.set_headers_allowed(headers);
         self.parser.set_require_connect(false);

@@ -34,9 +34,7 @@ enum Expect {
 /// Keys nats-server 2.15 accepts (opts.go `processConfigFileLine`) that rnats only warns about.
 fn unsupported(key: &str) -> Option<Expect> {
     Some(match key {
-        "proxy_protocol" | "allow_non_tls" | "no_header_support" | "no_fast_producer_stall" => {
-            Expect::Bool
-        }
+        "proxy_protocol" | "allow_non_tls" | "no_fast_producer_stall" => Expect::Bool,
         "https_port" | "prof_port" | "prof_block_rate" | "logfile_max_num" | "log_max_num"
         | "max_traced_msg_len" => Expect::Int,
         "default_sentinel" | "store_dir" | "storedir" | "write_timeout" => Expect::Str,
@@ -228,6 +226,7 @@ impl Apply<'_> {
             }
             "logtime" => o.logtime = want_bool(t)?,
             "logtime_utc" => o.logtime_utc = want_bool(t)?,
+            "no_header_support" => o.no_header_support = want_bool(t)?,
             "syslog" => o.syslog = want_bool(t)?,
             "remote_syslog" => o.remote_syslog = Some(want_str(t)?.to_string()),
             "disable_sublist_cache" | "no_sublist_cache" => o.no_sublist_cache = want_bool(t)?,

@@ -304,7 +304,7 @@ pub fn route_info(server: &Server, with_nonce: bool) -> Vec<u8> {
         go: crate::server::TOOLCHAIN,
         host: &host,
         port,
-        headers: true,
+        headers: !opts.no_header_support,
         auth_required: c.auth_required(),
         tls_required: c.tls.is_some(),
         tls_verify: c.tls.is_some(),

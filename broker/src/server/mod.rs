@@ -368,7 +368,7 @@ impl Server {
             go: TOOLCHAIN,
             host: &opts.host,
             port,
-            headers: true,
+            headers: !opts.no_header_support,
             auth_required: auth.auth_required() && (first.is_none() || auth.no_auth_user.is_none()),
             tls_required: opts.tls.is_some(),
             tls_verify: opts.tls.as_ref().is_some_and(|t| t.verify()),
