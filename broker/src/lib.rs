@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod imports;
 pub mod launch;
+pub mod log_rotate;
 pub mod logging;
 pub mod mapping;
 pub mod monitor;

@@ -2,7 +2,6 @@
 //! stderr, a log file (reopened on SIGUSR1) or syslog (local or remote), with `-D`/`-V` levels.
 
 use std::fmt::Write as _;
-use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::net::UnixDatagram;
@@ -17,12 +16,13 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 
+use crate::log_rotate::LogFile;
 use crate::options::Options;
 
 /// Where log lines go: stderr (default), a file, the local syslog or a remote syslog.
 enum Dest {
     Stderr,
-    File(File),
+    File(LogFile),
     /// `/dev/log`, written as nats-server's Go syslog writer does for a local daemon.
     Syslog(UnixDatagram),
     /// `udp://host:port` (or `tcp://`), with the hostname in each line.
@@ -43,6 +43,8 @@ const SYSLOG_TAG: &str = "rnats-server";
 pub struct LogSink {
     dest: Mutex<Dest>,
     path: Mutex<Option<PathBuf>>,
+    /// `log_size_limit` and `logfile_max_num` of the log file.
+    rotation: Mutex<(u64, usize)>,
     /// 0 = info, 1 = debug, 2 = trace, 3 = debug+trace.
     level: AtomicU8,
     logtime: AtomicBool,
@@ -55,7 +57,13 @@ impl LogSink {
     /// nats-server, a log file wins over a remote syslog, which wins over the local syslog.
     pub fn configure(&self, opts: &Options) -> std::io::Result<()> {
         let dest = if let Some(p) = &opts.log_file {
-            Dest::File(OpenOptions::new().create(true).append(true).open(p)?)
+            Dest::File(LogFile::open(
+                p,
+                opts.log_size_limit,
+                opts.log_max_num,
+                self.pid,
+                opts.logtime,
+            )?)
         } else if let Some(url) = &opts.remote_syslog {
             Dest::Remote(connect_remote(url)?)
         } else if opts.syslog {
@@ -67,6 +75,7 @@ impl LogSink {
         };
         *self.dest.lock() = dest;
         *self.path.lock() = opts.log_file.clone();
+        *self.rotation.lock() = (opts.log_size_limit, opts.log_max_num);
         self.level.store(
             u8::from(opts.debug) | (u8::from(opts.trace) << 1),
             Ordering::Relaxed,
@@ -80,7 +89,9 @@ impl LogSink {
     pub fn reopen(&self) -> std::io::Result<()> {
         let path = self.path.lock().clone();
         if let Some(p) = path {
-            let f = OpenOptions::new().create(true).append(true).open(&p)?;
+            let (limit, max_num) = *self.rotation.lock();
+            let time = self.logtime.load(Ordering::Relaxed);
+            let f = LogFile::open(&p, limit, max_num, self.pid, time)?;
             *self.dest.lock() = Dest::File(f);
         }
         Ok(())
@@ -99,7 +110,7 @@ impl LogSink {
         let mut dest = self.dest.lock();
         let _ = match &mut *dest {
             Dest::Stderr => std::io::stderr().write_all(line.as_bytes()),
-            Dest::File(f) => f.write_all(line.as_bytes()),
+            Dest::File(f) => f.write_line(line.as_bytes()),
             Dest::Syslog(sock) => {
                 let stamp = chrono::Local::now().format("%b %e %H:%M:%S");
                 let pri = SYSLOG_DAEMON | syslog_severity(level);
@@ -165,6 +176,7 @@ pub fn init() -> Arc<LogSink> {
     let sink = Arc::new(LogSink {
         dest: Mutex::new(Dest::Stderr),
         path: Mutex::new(None),
+        rotation: Mutex::new((0, 0)),
         level: AtomicU8::new(0),
         logtime: AtomicBool::new(true),
         logtime_utc: AtomicBool::new(false),

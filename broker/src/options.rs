@@ -108,6 +108,8 @@ pub struct Options {
     pub reconnect_error_reports: u64,
     /// `no_header_support`: INFO says `headers: false` and no client may use headers.
     pub no_header_support: bool,
+    /// Log files kept by rotation, the current one included (`logfile_max_num`); 0 keeps all.
+    pub log_max_num: usize,
     /// Log timestamps in UTC rather than local time (`logtime_utc`).
     pub logtime_utc: bool,
     /// `server_tags`: lower-cased, trimmed, without duplicates (nats-server's `TagList`).
@@ -178,6 +180,7 @@ impl Default for Options {
             http_base_path: String::new(),
             tags: Vec::new(),
             logtime_utc: false,
+            log_max_num: 0,
             no_header_support: false,
             metadata: Default::default(),
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,

@@ -473,3 +473,57 @@ fn logtime_utc_stamps_in_utc() {
         );
     }
 }
+
+/// `log_size_limit` rotates the log file as nats-server does (a timestamped backup, a
+/// "Rotated log" line in the new file) and `logfile_max_num` keeps that many files.
+#[test]
+fn log_files_rotate_and_old_ones_are_purged() {
+    for (name, bin) in [("rnats", rnats_bin()), ("nats-server", reference_bin())] {
+        let dir = TempDir::new("log-rotate");
+        let conf = dir.path().join("r.conf");
+        std::fs::write(&conf, "logfile_max_num: 3\n").expect("write config");
+        let log = dir.path().join("s.log");
+        let (conf_s, log_s) = (conf.display().to_string(), log.display().to_string());
+        let s = spawn_opts(
+            &bin,
+            &["-c", &conf_s, "-l", &log_s, "--log_size_limit", "600", "-D"],
+            false,
+        );
+        // Each connection logs a few debug lines.
+        for _ in 0..30 {
+            let mut c = Raw::connect(s.client_port);
+            c.send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+            assert!(c.wait_for("PONG", T), "{name}");
+        }
+        let deadline = Instant::now() + T;
+        let files = loop {
+            let mut files: Vec<String> = std::fs::read_dir(dir.path())
+                .expect("read dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("s.log"))
+                .collect();
+            files.sort();
+            let current = std::fs::read_to_string(&log).unwrap_or_default();
+            if files.len() == 3 && current.contains("Purged log file") {
+                break files;
+            }
+            assert!(Instant::now() < deadline, "{name}: {files:?}\n{current}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(files[0], "s.log", "{name}");
+        for backup in &files[1..] {
+            let stamp = backup.trim_start_matches("s.log.");
+            assert!(
+                chrono::NaiveDateTime::parse_from_str(stamp, "%Y.%m.%d.%H.%M.%S.%9f").is_ok(),
+                "{name}: {backup}"
+            );
+            let text = std::fs::read_to_string(dir.path().join(backup)).expect("backup");
+            assert!(text.contains("[DBG]"), "{name}: {backup}: {text}");
+        }
+        let current = std::fs::read_to_string(&log).expect("log");
+        assert!(
+            current.contains("[INF] Rotated log, backup saved as \""),
+            "{name}: {current}"
+        );
+    }
+}
