@@ -221,6 +221,7 @@ impl Account {
     }
 
     /// Whether publishes here may be mapped to other subjects.
+    #[inline]
     pub fn has_mappings(&self) -> bool {
         self.has_mappings.load(Ordering::Relaxed)
     }

@@ -585,9 +585,10 @@ impl Conn {
     }
 
     fn publish(&mut self, subject: Bytes, reply: Option<Bytes>, header_len: usize, msg: Bytes) {
-        let subject = match self.mapped(&subject) {
-            Some(mapped) => mapped,
-            None => subject,
+        let subject = if self.account.has_mappings() {
+            self.mapped(&subject).unwrap_or(subject)
+        } else {
+            subject
         };
         self.publish_as(subject, reply, header_len, msg);
     }
@@ -606,7 +607,10 @@ impl Conn {
     /// the read buffer in place, and only cut out of it (three reference counts) when someone
     /// receives it. Publish-only traffic touches no shared counter per message.
     fn publish_frame(&mut self, buf: &mut BytesMut, frame: PubFrame) {
-        if let Some(mapped) = self.mapped(PubFrame::get(buf, frame.subject)) {
+        // One relaxed load on the fast path; the mapping itself is out of line.
+        if self.account.has_mappings()
+            && let Some(mapped) = self.mapped(PubFrame::get(buf, frame.subject))
+        {
             let (_, reply, payload) = frame.split(buf);
             return self.publish_as(mapped, reply, 0, payload);
         }
@@ -637,6 +641,7 @@ impl Conn {
 
     /// The subject a publish to `subject` is delivered as, when the account maps it
     /// (nats-server maps before checking permissions).
+    #[cold]
     fn mapped(&self, subject: &[u8]) -> Option<Bytes> {
         if !self.account.has_mappings() {
             return None;
