@@ -27,6 +27,7 @@ pub struct Flags {
     logtime: Option<bool>,
     logtime_utc: Option<bool>,
     log_size_limit: Option<i64>,
+    max_traced_msg_len: Option<i64>,
     syslog: Option<bool>,
     remote_syslog: Option<String>,
     user: Option<String>,
@@ -78,6 +79,7 @@ Logging Options:
     -T, --logtime                    Timestamp log entries (default: true)
         --logtime_utc                Timestamps in UTC instead of local timezone (default: false)
         --log_size_limit <limit>     Logfile size limit (default: auto)
+        --max_traced_msg_len <len>   Maximum printable length for traced messages (default: unlimited)
     -s, --syslog                     Log to syslog
     -r, --remote_syslog <addr>       Syslog server addr (udp://localhost:514)
     -D, --debug                      Enable debugging output
@@ -168,6 +170,9 @@ impl Flags {
                 "T" | "logtime" => f.logtime = Some(boolean(&inline)?),
                 "logtime_utc" => f.logtime_utc = Some(boolean(&inline)?),
                 "log_size_limit" => f.log_size_limit = Some(int(&name, &value(&mut it)?)?),
+                "max_traced_msg_len" => {
+                    f.max_traced_msg_len = Some(int(&name, &value(&mut it)?)?);
+                }
                 "s" | "syslog" => f.syslog = Some(boolean(&inline)?),
                 "r" | "remote_syslog" => f.remote_syslog = Some(value(&mut it)?),
                 "user" => f.user = Some(value(&mut it)?),
@@ -287,6 +292,9 @@ impl Flags {
         }
         if let Some(v) = self.log_size_limit {
             opts.log_size_limit = u64::try_from(v).unwrap_or(0);
+        }
+        if let Some(v) = self.max_traced_msg_len {
+            opts.max_traced_msg_len = usize::try_from(v).unwrap_or(0);
         }
         if let Some(v) = self.logtime {
             opts.logtime = v;

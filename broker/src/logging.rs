@@ -82,6 +82,7 @@ impl LogSink {
         );
         self.logtime.store(opts.logtime, Ordering::Relaxed);
         self.logtime_utc.store(opts.logtime_utc, Ordering::Relaxed);
+        crate::client::trace::configure(opts.trace, opts.max_traced_msg_len);
         Ok(())
     }
 

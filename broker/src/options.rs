@@ -108,6 +108,8 @@ pub struct Options {
     pub reconnect_error_reports: u64,
     /// `no_header_support`: INFO says `headers: false` and no client may use headers.
     pub no_header_support: bool,
+    /// Longest payload shown whole in protocol traces (`max_traced_msg_len`); 0 = no limit.
+    pub max_traced_msg_len: usize,
     /// Log files kept by rotation, the current one included (`logfile_max_num`); 0 keeps all.
     pub log_max_num: usize,
     /// Log timestamps in UTC rather than local time (`logtime_utc`).
@@ -181,6 +183,7 @@ impl Default for Options {
             tags: Vec::new(),
             logtime_utc: false,
             log_max_num: 0,
+            max_traced_msg_len: 0,
             no_header_support: false,
             metadata: Default::default(),
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,

@@ -136,7 +136,7 @@ async fn finish(server: &Server, shared: &Arc<ClientShared>, writer: Option<Join
         sys.disconnect_event(server, shared);
     }
     server.closed.record(shared);
-    shared.remove_all_subs();
+    let sids = shared.remove_all_subs();
     server.unregister_client(shared);
     if let Some(sys) = server.system() {
         sys.client_gone(server, shared);
@@ -152,4 +152,10 @@ async fn finish(server: &Server, shared: &Arc<ClientShared>, writer: Option<Join
             .unwrap_or(CloseReason::ClientClosed)
             .as_str()
     );
+    if super::trace::enabled() {
+        let label = shared.label();
+        for sid in sids {
+            super::trace::delsub(&label, &sid);
+        }
+    }
 }

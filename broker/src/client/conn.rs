@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use super::connect::{ConnectOptions, MAX_CLIENT_PROTOCOL};
 use super::delivery::Publisher;
 use super::pub_perm_cache::PubPermCache;
-use super::{ClientShared, CloseReason};
+use super::{ClientShared, CloseReason, trace};
 use crate::account::Account;
 use crate::auth;
 use crate::permissions::Permissions;
@@ -57,6 +57,9 @@ pub(super) struct Conn {
     last_in: Instant,
     /// Whether this read batch carried messages or subscriptions.
     activity: bool,
+    /// PUBs of this read batch need more than the fast path: the account maps subjects, or
+    /// tracing is on (looked at once per read, as nats-server looks at mappings).
+    special_pub: bool,
     /// When the last RTT-measuring PING went out; none yet means the next timer must PING.
     rtt_start: Option<Instant>,
     /// CONNECT restarts the ping timer with the short first interval, as nats-server does.
@@ -105,6 +108,7 @@ impl Conn {
             pings_out: 0,
             last_in: Instant::now(),
             activity: false,
+            special_pub: false,
             rtt_start: None,
             rearm_ping: false,
             max_subs: None,
@@ -145,6 +149,8 @@ impl Conn {
                         if n >= want && want < READ_BUF_MAX {
                             want *= 2;
                         }
+                        self.special_pub = self.account.has_mappings() || trace::enabled();
+                        self.publisher.refresh_trace();
                         let open = self.process(&mut buf);
                         let woke_others = self.end_of_batch();
                         if !open {
@@ -218,6 +224,9 @@ impl Conn {
             return false;
         }
         self.pings_out += 1;
+        if trace::enabled() {
+            trace::op_out(&self.shared.label(), "PING", None);
+        }
         self.rtt_start = Some(Instant::now());
         self.shared.activity.ping_sent();
         self.shared.outbound.push_proto(b"PING\r\n");
@@ -261,6 +270,9 @@ impl Conn {
     }
 
     fn handle(&mut self, op: ClientOp) -> bool {
+        if trace::enabled() {
+            self.trace_op(&op);
+        }
         match op {
             ClientOp::Pub {
                 subject,
@@ -337,20 +349,34 @@ impl Conn {
         }
     }
 
+    #[cold]
+    fn trace_op(&self, op: &ClientOp) {
+        trace::client_op(&self.shared.label(), op);
+    }
+
     fn send_ok(&self) {
         if self.opts.verbose {
+            if trace::enabled() {
+                trace::op_out(&self.shared.label(), "OK", None);
+            }
             self.shared.outbound.push_proto(b"+OK\r\n");
             self.publisher.mark_self();
         }
     }
 
     fn send_err(&self, text: &str) {
+        if trace::enabled() {
+            trace::op_out(&self.shared.label(), "-ERR", Some(text));
+        }
         let line = format!("-ERR '{text}'\r\n");
         self.shared.outbound.push_proto(line.as_bytes());
         self.shared.outbound.wake();
     }
 
     fn ping(&mut self) {
+        if trace::enabled() {
+            trace::op_out(&self.shared.label(), "PONG", None);
+        }
         self.shared.outbound.push_proto(b"PONG\r\n");
         self.publisher.mark_self();
         self.last_in = Instant::now();
@@ -443,6 +469,7 @@ impl Conn {
                 }
             }
         }
+        self.set_log_tag();
         if !self.opts.account.is_empty() || self.opts.new_account {
             self.send_err("Authorization Violation");
             self.shared.close(CloseReason::AuthenticationViolation);
@@ -467,8 +494,57 @@ impl Conn {
         if let Some(sys) = self.server.system() {
             sys.connect_event(&self.server, &self.shared);
         }
+        self.special_pub = self.account.has_mappings() || trace::enabled();
         self.send_ok();
         true
+    }
+
+    /// Adds to the connection's log label what nats-server adds once a CONNECT is accepted:
+    /// `"v<version>:<lang>:<name>"` and `"<account>/<user>"` (each only when known).
+    fn set_log_tag(&self) {
+        let o = &self.opts;
+        let client = [
+            (!o.version.is_empty()).then(|| format!("v{}", o.version)),
+            (!o.lang.is_empty()).then(|| o.lang.clone()),
+            (!o.name.is_empty()).then(|| o.name.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(":");
+        let (user, name_tag) = {
+            let meta = self.shared.meta.read();
+            let user = if !o.nkey.is_empty() {
+                format!("nkey:{}", o.nkey)
+            } else if !o.user.is_empty() {
+                format!("user:{}", o.user)
+            } else if !o.jwt.is_empty() {
+                format!("jwt:{}", meta.user)
+            } else if !o.auth_token.is_empty() {
+                "token".to_string()
+            } else {
+                String::new()
+            };
+            (user, meta.name_tag.clone())
+        };
+        let account = if name_tag.is_empty() {
+            self.account.name.clone()
+        } else {
+            format!("{}/{name_tag}", self.account.name)
+        };
+        let auth = if user.is_empty() {
+            String::new()
+        } else {
+            format!("{account}/{user}")
+        };
+        let quote = crate::config::gofmt::quote;
+        let tag = match (client.is_empty(), auth.is_empty()) {
+            (false, false) => format!("{} - {}", quote(&client), quote(&auth)),
+            (false, true) => quote(&client),
+            (true, false) => quote(&auth),
+            (true, true) => return,
+        };
+        self.shared.set_log_tag(tag);
     }
 
     /// `$SYS.SERVER.<id>.CLIENT.AUTH.ERR` for a connection refused at CONNECT.
@@ -607,12 +683,14 @@ impl Conn {
     /// the read buffer in place, and only cut out of it (three reference counts) when someone
     /// receives it. Publish-only traffic touches no shared counter per message.
     fn publish_frame(&mut self, buf: &mut BytesMut, frame: PubFrame) {
-        // One relaxed load on the fast path; the mapping itself is out of line.
-        if self.account.has_mappings()
-            && let Some(mapped) = self.mapped(PubFrame::get(buf, frame.subject))
-        {
-            let (_, reply, payload) = frame.split(buf);
-            return self.publish_as(mapped, reply, 0, payload);
+        if self.special_pub {
+            if trace::enabled() {
+                self.trace_frame(buf, &frame);
+            }
+            if let Some(mapped) = self.mapped(PubFrame::get(buf, frame.subject)) {
+                let (_, reply, payload) = frame.split(buf);
+                return self.publish_as(mapped, reply, 0, payload);
+            }
         }
         let subject = PubFrame::get(buf, frame.subject);
         let reply = frame.reply.map(|r| PubFrame::get(buf, r));
@@ -637,6 +715,17 @@ impl Conn {
             }
             None => buf.advance(frame.len),
         }
+    }
+
+    /// Traces a PUB of the fast path (out of line: tracing is rare).
+    #[cold]
+    fn trace_frame(&self, buf: &BytesMut, frame: &PubFrame) {
+        trace::fast_pub(
+            &self.shared.label(),
+            PubFrame::get(buf, frame.subject),
+            frame.reply.map(|r| PubFrame::get(buf, r)),
+            PubFrame::get(buf, frame.payload),
+        );
     }
 
     /// The subject a publish to `subject` is delivered as, when the account maps it

@@ -91,6 +91,7 @@ impl Publisher {
                 head: Vec::new(),
                 self_dirty: Cell::new(false),
                 stalled: Vec::new(),
+                trace: super::trace::enabled(),
             },
             no_responders: false,
             l1: HashMap::default(),
@@ -101,6 +102,11 @@ impl Publisher {
             depth: 0,
             home_out: (0, 0),
         }
+    }
+
+    /// Takes up the tracing setting (once per read batch).
+    pub fn refresh_trace(&mut self) {
+        self.fanout.trace = super::trace::enabled();
     }
 
     pub fn set_flags(&mut self, echo: bool, no_responders: bool) {

@@ -31,6 +31,8 @@ pub(super) struct Fanout {
     pub(super) self_dirty: Cell<bool>,
     /// Targets past the stall threshold during this batch: the producer waits for them.
     pub(super) stalled: Vec<Arc<ClientShared>>,
+    /// Deliveries are traced (`-V`); read once per batch.
+    pub(super) trace: bool,
 }
 
 impl Fanout {
@@ -180,6 +182,9 @@ impl Fanout {
             self.head.extend_from_slice(b"\r\n");
             payload
         };
+        if self.trace {
+            super::trace::delivery(&target.label(), &self.head, &body);
+        }
         match target.outbound.push_msg(&self.head, &body) {
             queued @ (Enqueue::Queued | Enqueue::Stalling) => {
                 if let Some(r) = reply {

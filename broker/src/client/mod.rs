@@ -11,6 +11,7 @@ mod fanout;
 pub mod outbound;
 mod pub_perm_cache;
 mod replies;
+pub mod trace;
 pub(crate) mod writer;
 
 use std::collections::HashMap;
@@ -175,6 +176,8 @@ pub struct ClientShared {
     /// The socket's write half for direct writes by readers (plain TCP clients only; cleared
     /// when the writer task ends).
     direct: Mutex<Option<Arc<direct::DirectWriter>>>,
+    /// What nats-server adds to the log label after CONNECT: `"v1.2:go:name" - "$G/user:u"`.
+    log_tag: std::sync::OnceLock<String>,
 }
 
 impl ClientShared {
@@ -202,7 +205,13 @@ impl ClientShared {
             activity: Default::default(),
             transport: std::sync::OnceLock::new(),
             direct: Mutex::new(None),
+            log_tag: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the part of the log label that CONNECT adds (once).
+    pub fn set_log_tag(&self, tag: String) {
+        let _ = self.log_tag.set(tag);
     }
 
     /// What the transport proved before CONNECT (empty until set).
@@ -277,7 +286,10 @@ impl ClientShared {
 
     /// Log prefix in nats-server's format: `127.0.0.1:53211 - cid:5`.
     pub fn label(&self) -> String {
-        format!("{} - cid:{}", self.addr, self.cid)
+        match self.log_tag.get() {
+            Some(tag) => format!("{} - cid:{} - {tag}", self.addr, self.cid),
+            None => format!("{} - cid:{}", self.addr, self.cid),
+        }
     }
 
     /// Closes the connection for `reason`. The first reason wins; later calls only escalate a
@@ -425,8 +437,10 @@ impl ClientShared {
     }
 
     /// Removes every subscription (connection closed).
-    pub(crate) fn remove_all_subs(&self) {
+    /// Drops every subscription (at close); returns their sids.
+    pub(crate) fn remove_all_subs(&self) -> Vec<Bytes> {
         let subs: Vec<_> = self.subs.lock().drain().map(|(_, s)| s).collect();
+        let sids = subs.iter().map(|s| s.sid.clone()).collect();
         let account = self.account();
         for sub in subs {
             if sub.close()
@@ -439,5 +453,6 @@ impl ClientShared {
                 server.routes.local_interest(&account, &sub, -1);
             }
         }
+        sids
     }
 }

@@ -35,7 +35,7 @@ enum Expect {
 fn unsupported(key: &str) -> Option<Expect> {
     Some(match key {
         "proxy_protocol" | "allow_non_tls" | "no_fast_producer_stall" => Expect::Bool,
-        "https_port" | "prof_port" | "prof_block_rate" | "max_traced_msg_len" => Expect::Int,
+        "https_port" | "prof_port" | "prof_block_rate" => Expect::Int,
         "default_sentinel" | "store_dir" | "storedir" | "write_timeout" => Expect::Str,
         "gateway" | "leaf" | "leafnodes" | "jetstream" | "tls" | "ocsp" | "resolver_tls"
         | "trusted" | "trusted_keys" | "websocket" | "ws" | "mqtt" | "feature_flags"
@@ -225,6 +225,9 @@ impl Apply<'_> {
             }
             "logtime" => o.logtime = want_bool(t)?,
             "logtime_utc" => o.logtime_utc = want_bool(t)?,
+            "max_traced_msg_len" => {
+                o.max_traced_msg_len = usize::try_from(want_int(t)?).unwrap_or(0);
+            }
             "logfile_max_num" | "log_max_num" => {
                 o.log_max_num = usize::try_from(want_int(t)?).unwrap_or(0);
             }

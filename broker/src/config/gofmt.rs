@@ -17,6 +17,27 @@ fn is_print(c: char) -> bool {
 pub(crate) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
+    quote_into(&mut out, s);
+    out.push('"');
+    out
+}
+
+/// Go's `%q` of a `[]byte`: as [`quote`], with each byte of an invalid UTF-8 sequence as
+/// `\xNN`.
+pub(crate) fn quote_bytes(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() + 2);
+    out.push('"');
+    for chunk in b.utf8_chunks() {
+        quote_into(&mut out, chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn quote_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -34,8 +55,6 @@ pub(crate) fn quote(s: &str) -> String {
             _ => out.push_str(&format!("\\U{:08x}", c as u32)),
         }
     }
-    out.push('"');
-    out
 }
 
 /// The `time` package's private `quote` used in ParseDuration errors: non-ASCII and control

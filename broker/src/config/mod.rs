@@ -18,7 +18,7 @@ mod digest;
 mod duration;
 mod error;
 mod exports;
-mod gofmt;
+pub(crate) mod gofmt;
 mod lexer;
 mod mappings;
 pub mod operator;

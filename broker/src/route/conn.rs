@@ -366,6 +366,7 @@ impl RouteConn {
                         return;
                     }
                     Ok(_) => {
+                        self.publisher.refresh_trace();
                         let open = self.process(&mut buf);
                         self.end_of_batch();
                         if !open {
