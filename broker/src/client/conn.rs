@@ -1,5 +1,6 @@
 //! The reader task of a client connection: reads, parses, and applies each op.
 
+mod logging;
 mod operator;
 pub(crate) use operator::permissions_from_jwt;
 
@@ -349,11 +350,6 @@ impl Conn {
         }
     }
 
-    #[cold]
-    fn trace_op(&self, op: &ClientOp) {
-        trace::client_op(&self.shared.label(), op);
-    }
-
     fn send_ok(&self) {
         if self.opts.verbose {
             if trace::enabled() {
@@ -497,54 +493,6 @@ impl Conn {
         self.special_pub = self.account.has_mappings() || trace::enabled();
         self.send_ok();
         true
-    }
-
-    /// Adds to the connection's log label what nats-server adds once a CONNECT is accepted:
-    /// `"v<version>:<lang>:<name>"` and `"<account>/<user>"` (each only when known).
-    fn set_log_tag(&self) {
-        let o = &self.opts;
-        let client = [
-            (!o.version.is_empty()).then(|| format!("v{}", o.version)),
-            (!o.lang.is_empty()).then(|| o.lang.clone()),
-            (!o.name.is_empty()).then(|| o.name.clone()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(":");
-        let (user, name_tag) = {
-            let meta = self.shared.meta.read();
-            let user = if !o.nkey.is_empty() {
-                format!("nkey:{}", o.nkey)
-            } else if !o.user.is_empty() {
-                format!("user:{}", o.user)
-            } else if !o.jwt.is_empty() {
-                format!("jwt:{}", meta.user)
-            } else if !o.auth_token.is_empty() {
-                "token".to_string()
-            } else {
-                String::new()
-            };
-            (user, meta.name_tag.clone())
-        };
-        let account = if name_tag.is_empty() {
-            self.account.name.clone()
-        } else {
-            format!("{}/{name_tag}", self.account.name)
-        };
-        let auth = if user.is_empty() {
-            String::new()
-        } else {
-            format!("{account}/{user}")
-        };
-        let quote = crate::config::gofmt::quote;
-        let tag = match (client.is_empty(), auth.is_empty()) {
-            (false, false) => format!("{} - {}", quote(&client), quote(&auth)),
-            (false, true) => quote(&client),
-            (true, false) => quote(&auth),
-            (true, true) => return,
-        };
-        self.shared.set_log_tag(tag);
     }
 
     /// `$SYS.SERVER.<id>.CLIENT.AUTH.ERR` for a connection refused at CONNECT.
@@ -715,17 +663,6 @@ impl Conn {
             }
             None => buf.advance(frame.len),
         }
-    }
-
-    /// Traces a PUB of the fast path (out of line: tracing is rare).
-    #[cold]
-    fn trace_frame(&self, buf: &BytesMut, frame: &PubFrame) {
-        trace::fast_pub(
-            &self.shared.label(),
-            PubFrame::get(buf, frame.subject),
-            frame.reply.map(|r| PubFrame::get(buf, r)),
-            PubFrame::get(buf, frame.payload),
-        );
     }
 
     /// The subject a publish to `subject` is delivered as, when the account maps it

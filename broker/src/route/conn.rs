@@ -14,7 +14,7 @@ use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::info::{OutConnect, OutInfo, PeerConnect, PeerInfo};
+use super::info::{OutConnect, PeerConnect, PeerInfo, route_info};
 use super::options::RouteUrl;
 use super::parse::{RouteOp, describe, parse};
 use super::perms::PeerPerms;
@@ -268,58 +268,6 @@ where
         reason.as_str()
     );
     super::dial::after_close(&server, &route, conn.registered, reason);
-}
-
-/// This server's route INFO (with a nonce on the accept side, as nats-server sends it).
-pub fn route_info(server: &Server, with_nonce: bool) -> Vec<u8> {
-    let opts = server.options();
-    let c = &opts.cluster;
-    let addr = server.routes.listen_addr();
-    let urls = if c.no_advertise {
-        Vec::new()
-    } else {
-        server.own_client_urls()
-    };
-    let nonce = if with_nonce {
-        crate::auth::new_nonce()
-    } else {
-        String::new()
-    };
-    let name = server.routes.cluster_name();
-    let ip = server.routes.advertise_ip.read().clone();
-    let (import, export) = super::perms::info_fields(server);
-    let (host, port) = match &c.advertise {
-        Some(a) => match a.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse().unwrap_or(0)),
-            None => (a.clone(), addr.map_or(0, |a| a.port())),
-        },
-        None => (c.host.clone(), addr.map_or(0, |a| a.port())),
-    };
-    OutInfo {
-        server_id: &server.id,
-        server_name: &server.name,
-        version: crate::server::info::COMPAT_VERSION,
-        proto: 3,
-        git_commit: crate::server::GIT_COMMIT,
-        go: crate::server::TOOLCHAIN,
-        host: &host,
-        port,
-        headers: !opts.no_header_support,
-        auth_required: c.auth_required(),
-        tls_required: c.tls.is_some(),
-        tls_verify: c.tls.is_some(),
-        max_payload: opts.max_payload,
-        ip: &ip,
-        nonce: &nonce,
-        cluster: &name,
-        cluster_dynamic: server.routes.name_is_dynamic(),
-        connect_urls: &urls,
-        ldm: server.is_lame_duck(),
-        import,
-        export,
-        gossip_mode: 0,
-    }
-    .to_line()
 }
 
 struct RouteConn {

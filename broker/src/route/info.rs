@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::server::Server;
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -63,6 +65,58 @@ impl OutInfo<'_> {
         out.extend_from_slice(b"\r\n");
         out
     }
+}
+
+/// This server's route INFO (with a nonce on the accept side, as nats-server sends it).
+pub fn route_info(server: &Server, with_nonce: bool) -> Vec<u8> {
+    let opts = server.options();
+    let c = &opts.cluster;
+    let addr = server.routes.listen_addr();
+    let urls = if c.no_advertise {
+        Vec::new()
+    } else {
+        server.own_client_urls()
+    };
+    let nonce = if with_nonce {
+        crate::auth::new_nonce()
+    } else {
+        String::new()
+    };
+    let name = server.routes.cluster_name();
+    let ip = server.routes.advertise_ip.read().clone();
+    let (import, export) = super::perms::info_fields(server);
+    let (host, port) = match &c.advertise {
+        Some(a) => match a.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.parse().unwrap_or(0)),
+            None => (a.clone(), addr.map_or(0, |a| a.port())),
+        },
+        None => (c.host.clone(), addr.map_or(0, |a| a.port())),
+    };
+    OutInfo {
+        server_id: &server.id,
+        server_name: &server.name,
+        version: crate::server::info::COMPAT_VERSION,
+        proto: 3,
+        git_commit: crate::server::GIT_COMMIT,
+        go: crate::server::TOOLCHAIN,
+        host: &host,
+        port,
+        headers: !opts.no_header_support,
+        auth_required: c.auth_required(),
+        tls_required: c.tls.is_some(),
+        tls_verify: c.tls.is_some(),
+        max_payload: opts.max_payload,
+        ip: &ip,
+        nonce: &nonce,
+        cluster: &name,
+        cluster_dynamic: server.routes.name_is_dynamic(),
+        connect_urls: &urls,
+        ldm: server.is_lame_duck(),
+        import,
+        export,
+        gossip_mode: 0,
+    }
+    .to_line()
 }
 
 /// A peer's route INFO: the fields rnats acts on. The whole JSON is kept as well, so gossip

@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use super::conn::{Route, route_info};
+use super::conn::Route;
 use super::info::PeerInfo;
+use super::info::route_info;
 use super::registry::can_export;
 use crate::permissions::{Permissions, SubjectPermission};
 use crate::server::Server;

@@ -19,7 +19,7 @@ pub async fn lame_duck(server: Arc<Server>) {
     tracing::info!("Entering lame duck mode, stop accepting new clients");
     // Peers withdraw this server's client URLs from their INFO (nats-server's
     // `sendLDMToRoutes`).
-    let ldm_info = crate::route::conn::route_info(&server, false);
+    let ldm_info = crate::route::info::route_info(&server, false);
     for r in server.routes.routes() {
         r.shared.outbound.push_proto(&ldm_info);
         r.shared.outbound.wake();
