@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::jwt_client::{Sig, http_json, raw_connect, read_some};
+use common::jwt_client::{Sig, http_json, raw_connect, read_some, read_until_closed};
 use common::nsc::Nsc;
 use common::process::{ServerProcess, reference_bin, rnats_bin, spawn};
 
@@ -539,16 +539,7 @@ fn a_closing_time_window_ends_the_connection_as_the_reference_does() {
         })
         .collect();
     for (name, s, rest) in conns {
-        s.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("timeout");
-        let mut s = s;
-        let mut buf = rest;
-        let deadline = Instant::now() + Duration::from_secs(25);
-        let mut closed = false;
-        while Instant::now() < deadline && !closed {
-            closed = read_some(&mut s, &mut buf);
-        }
-        let text = String::from_utf8_lossy(&buf);
+        let (text, closed) = read_until_closed(s, rest, Duration::from_secs(25));
         assert!(closed, "{name}: still open: {text}");
         assert!(text.starts_with("PONG\r\nINFO "), "{name}: {text}");
         assert!(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::jwt_client::{Sig, raw_connect, read_some};
+use common::jwt_client::{Sig, raw_connect, read_some, read_until_closed};
 use common::process::{reference_bin, rnats_bin, spawn};
 
 /// A JWT signed by `kp` (header `ed25519-nkey`), as nsc writes them.
@@ -105,15 +105,8 @@ fn an_expiring_account_ends_its_clients_as_the_reference_does() {
             (name, s, rest)
         })
         .collect();
-    for (name, mut s, mut buf) in conns {
-        s.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("timeout");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut closed = false;
-        while Instant::now() < deadline && !closed {
-            closed = read_some(&mut s, &mut buf);
-        }
-        let text = String::from_utf8_lossy(&buf);
+    for (name, s, buf) in conns {
+        let (text, closed) = read_until_closed(s, buf, Duration::from_secs(15));
         assert!(closed, "{name}: still open: {text}");
         assert!(text.starts_with("PONG\r\nINFO "), "{name}: {text}");
         assert!(

@@ -34,6 +34,19 @@ pub fn read_some(s: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
     }
 }
 
+/// Reads until the server closes `s` or `timeout` passes: everything received (after
+/// `buf`), and whether it closed.
+pub fn read_until_closed(mut s: TcpStream, mut buf: Vec<u8>, timeout: Duration) -> (String, bool) {
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let deadline = Instant::now() + timeout;
+    let mut closed = false;
+    while Instant::now() < deadline && !closed {
+        closed = read_some(&mut s, &mut buf);
+    }
+    (String::from_utf8_lossy(&buf).into_owned(), closed)
+}
+
 /// A raw client: connected, CONNECT sent with the user JWT of `creds` (if any) signed as
 /// `sig` says, then `ops`.
 pub fn raw_connect(port: u16, creds: Option<&Path>, sig: Sig, ops: &[u8]) -> (TcpStream, Vec<u8>) {
