@@ -144,19 +144,10 @@ impl LogFile {
     }
 }
 
-/// `YYYY.MM.DD.hh.mm.ss.nnnnnnnnn`, as a rotation names a backup.
+/// `YYYY.MM.DD.hh.mm.ss.nnnnnnnnn`, as a rotation names a backup (nats-server parses the
+/// stamp as a time, too).
 fn is_backup_stamp(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    let widths = [4, 2, 2, 2, 2, 2];
-    parts.len() == 7
-        && parts
-            .iter()
-            .zip(widths.iter().map(Some).chain([None]))
-            .all(|(p, w)| {
-                !p.is_empty()
-                    && p.bytes().all(|b| b.is_ascii_digit())
-                    && w.is_none_or(|w| p.len() == *w)
-            })
+    chrono::NaiveDateTime::parse_from_str(s, "%Y.%m.%d.%H.%M.%S%.f").is_ok()
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ pub fn first_info(route: &Route, info: &PeerInfo) {
 /// `updateRemoteRoutePerms`).
 pub fn later_info(server: &Server, route: &Route, info: &PeerInfo) {
     let new = PeerPerms::from_info(info);
+    let now = new.export.clone();
     let old = {
         let mut held = route.peer_perms.lock();
         if held.import == new.import && held.export == new.export {
@@ -64,7 +65,6 @@ pub fn later_info(server: &Server, route: &Route, info: &PeerInfo) {
         subscribe: export,
         ..Permissions::default()
     };
-    let now = route.peer_perms.lock().export.clone();
     server.routes.export_widened(
         route,
         Some(&export_only(old.export)),
